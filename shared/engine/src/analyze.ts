@@ -1,0 +1,280 @@
+// The engine's entry point: two mono PCM tracks at the analysis rate in, the sync analysis out.
+// Stages: head findings -> onset features -> coarse search over the full overlap (per speed
+// ratio) -> windowed track -> PCM refinement -> ratio + segment model -> edit boundaries ->
+// confidence and verdict. Pure: no I/O, no clock; progress through a callback.
+import { boundaryDefaults, buildEditMap } from './editmap.ts';
+import { coarseSearch, type CoarseParams } from './coarse.ts';
+import { matchProbability, type Evidence } from './confidence.ts';
+import { DEFAULT_FEATURE_PARAMS, extractFeatures, maskFeatures, warpBands, type FeatureParams } from './features.ts';
+import { refineAt, type FineParams } from './fine.ts';
+import { describeOffset, framesTable, frameRateKeyFor, offsetToFrames } from './frames.ts';
+import { detectHead, headMask } from './head.ts';
+import { CANDIDATE_RATIOS, fitModel, median, type MeasuredPoint, type ModelParams } from './model.ts';
+import { durationOf, type PcmTrack } from './pcm.ts';
+import type { Drift, FrameRateKey, Gap, HeadReport, Segment, TrackPoint, Verdict } from './result.ts';
+import { measureTrack, type TrackParams } from './track.ts';
+import type { BoundaryParams } from './boundaries.ts';
+
+export const ENGINE_NAME = 'sync-analyzer-engine';
+export const ENGINE_VERSION = '0.1.0';
+
+export interface VerdictParams {
+  /** |offset| below this many frames (at the reference rate) is in sync. */
+  inSyncFrames: number;
+  /** Drift is a verdict when it moves the offset by at least this many frames over the programme. */
+  driftMinFrames: number;
+  /** Frame rate used when the master has no video. */
+  defaultFrameRate: FrameRateKey;
+}
+
+export interface EngineParams {
+  features: FeatureParams;
+  coarse: CoarseParams;
+  track: TrackParams;
+  fine: FineParams;
+  model: ModelParams;
+  boundary: BoundaryParams;
+  verdict: VerdictParams;
+  /** Fine measurements below this peak-to-noise are not used. */
+  minPeakToNoise: number;
+  /** Coarse candidates below this z-score are ignored (the best one is always kept). */
+  minCandidateZ: number;
+  /** A match needs at least this calibrated probability. */
+  matchThreshold: number;
+}
+
+export const DEFAULT_PARAMS: EngineParams = {
+  features: DEFAULT_FEATURE_PARAMS,
+  coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 8, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1 },
+  track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 1, rescueBelow: 0.2, maxRescues: 40, minActivity: 0.05 },
+  fine: { windowSeconds: 3.5, searchSeconds: 0.05, phatBeta: 0.8, lowCutHz: 80 },
+  model: { tolerance: 0.012, minRun: 2, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 },
+  boundary: boundaryDefaults,
+  verdict: { inSyncFrames: 1, driftMinFrames: 1, defaultFrameRate: '24' },
+  minPeakToNoise: 5,
+  minCandidateZ: 4,
+  matchThreshold: 0.5,
+};
+
+export interface Progress {
+  stage: string;
+  /** 0-100 over the whole engine run. */
+  percent: number;
+}
+
+export interface EngineInput {
+  master: PcmTrack;
+  dub: PcmTrack;
+  /** The master's video frame rate, when it has video. */
+  masterFrameRate?: number | null;
+  params?: PartialParams;
+  onProgress?: (p: Progress) => void;
+}
+
+export type PartialParams = { [K in keyof EngineParams]?: EngineParams[K] extends object ? Partial<EngineParams[K]> : EngineParams[K] };
+
+export interface EngineOutput {
+  match: boolean;
+  verdict: Verdict;
+  reasons: string[];
+  summary: string;
+  offset_seconds: number | null;
+  confidence: number;
+  drift: Drift | null;
+  segments: Segment[];
+  gaps: Gap[];
+  offset_track: TrackPoint[];
+  frames: ReturnType<typeof framesTable> | null;
+  reference_frame_rate: FrameRateKey;
+  polarity_inverted: boolean | null;
+  masterHead: HeadReport;
+  dubHead: HeadReport;
+  diagnostics: Record<string, number>;
+  parameters: EngineParams;
+}
+
+export function mergeParams(p?: PartialParams): EngineParams {
+  const out = { ...DEFAULT_PARAMS } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(p ?? {})) {
+    const base = (DEFAULT_PARAMS as unknown as Record<string, unknown>)[k];
+    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...(base as object), ...v } : v;
+  }
+  return out as unknown as EngineParams;
+}
+
+// Share of the run each stage takes, for an honest progress bar.
+const STAGES: readonly [string, number][] = [
+  ['head', 3], ['features', 17], ['coarse', 25], ['track', 30], ['refine', 20], ['model', 5],
+];
+
+export function analyzePair(input: EngineInput): EngineOutput {
+  const params = mergeParams(input.params);
+  const report = progressReporter(input.onProgress);
+  const { master, dub } = input;
+  const refKey = frameRateKeyFor(input.masterFrameRate ?? null) ?? params.verdict.defaultFrameRate;
+
+  report('head', 0);
+  const masterHead = detectHead(master.samples, master.sampleRate);
+  const dubHead = detectHead(dub.samples, dub.sampleRate);
+  report('features', 0);
+  const fm = extractFeatures(master, params.features);
+  report('features', 0.5);
+  const fd = extractFeatures(dub, params.features);
+  maskFeatures(fm, headMask(masterHead, durationOf(master)));
+  maskFeatures(fd, headMask(dubHead, durationOf(dub)));
+
+  const base = { masterHead, dubHead, reference_frame_rate: refKey, parameters: params };
+  const silent = [isSilent(fm.energy) ? 'the master is silent' : null, isSilent(fd.energy) ? 'the dub is silent' : null].filter((r): r is string => r !== null);
+  if (silent.length > 0) return noMatch(base, silent, {});
+  const shortest = Math.min(durationOf(master), durationOf(dub));
+  if (shortest < 2 * params.fine.windowSeconds) return noMatch(base, [`too little audio to compare (${shortest.toFixed(2)} s)`], {});
+
+  report('coarse', 0);
+  const coarse = coarseSearch(fm, fd, params.coarse, (i) => report('coarse', (i + 1) / params.coarse.ratios.length));
+  const bestRatio = coarse.reduce((a, b) => ((b.candidates[0]?.z ?? -Infinity) > (a.candidates[0]?.z ?? -Infinity) ? b : a));
+  const coarseZ = bestRatio.candidates[0]?.z ?? 0;
+  const candidates = bestRatio.candidates.filter((c, i) => i === 0 || c.z >= params.minCandidateZ);
+  if (candidates.length === 0) return noMatch(base, ['no common content found in the overlap'], { coarseZ });
+
+  report('track', 0);
+  const warped = warpBands(fd.bands, bestRatio.ratio);
+  const coarsePoints = measureTrack(fm, warped, bestRatio.ratio, candidates.map((c) => c.intercept), params.track, (f) => report('track', f));
+
+  report('refine', 0);
+  const measured: (MeasuredPoint & { inverted: boolean; peakToNoise: number })[] = [];
+  coarsePoints.forEach((p, i) => {
+    if (i % 16 === 0) report('refine', i / coarsePoints.length);
+    const fine = refineAt(master, dub, p.masterTime, p.dubTime, bestRatio.ratio, params.fine);
+    if (fine && fine.peakToNoise >= params.minPeakToNoise) {
+      measured.push({ masterTime: p.masterTime, dubTime: fine.dubTime, weight: Math.min(fine.peakToNoise, 50), inverted: fine.inverted, peakToNoise: fine.peakToNoise });
+    }
+  });
+
+  report('model', 0);
+  const model = fitModel(measured, bestRatio.ratio, params.model);
+  const activeWindows = Math.max(1, coarsePoints.length);
+  const diagnostics: Record<string, number> = {
+    coarseZ,
+    coarseRatio: bestRatio.ratio,
+    windows: coarsePoints.length,
+    measured: measured.length,
+    segments: model.segments.length,
+  };
+  if (model.segments.length === 0) return noMatch(base, ['no stretch of the programme matched consistently'], diagnostics);
+
+  const editMap = buildEditMap(master, dub, measured, model, params, params.track.windowSeconds, coarseZ);
+  const inliers = model.segments.reduce((n, s) => n + s.members.length, 0);
+  const first = model.segments.reduce((a, b) => (a.members.length && measured[a.members[0]!]!.masterTime <= measured[b.members[0]!]!.masterTime ? a : b));
+  const evidence: Evidence = {
+    inlierShare: inliers / activeWindows,
+    firstSegmentPoints: first.members.length,
+    medianPeakToNoise: median(model.segments.flatMap((s) => s.members.map((i) => measured[i]!.peakToNoise))),
+    coarseZ,
+  };
+  Object.assign(diagnostics, evidence, { inliers, fittedRatio: model.fittedRatio, ratioStdErr: model.ratioStdErr });
+  const pMatch = matchProbability(evidence);
+  diagnostics.pMatch = pMatch;
+  if (pMatch < params.matchThreshold) {
+    return noMatch(base, [`the evidence for a match is weak (${Math.round(pMatch * 100)}% likely)`], diagnostics, 1 - pMatch);
+  }
+
+  const offset = editMap.segments[0]!.offset_seconds;
+  const ratio = model.ratio;
+  const ppm = (ratio - 1) * 1e6;
+  const drift: Drift = {
+    speed_ratio: ratio,
+    ppm,
+    standard: model.standard,
+    direction: Math.abs(ppm) < 1e-3 ? 'none' : ppm > 0 ? 'late' : 'early',
+  };
+  const invertedShare = measured.filter((m) => m.inverted).length / measured.length;
+  const frameSec = 1 / fpsOf(refKey);
+  const reasons: string[] = [];
+  let verdict: Verdict;
+  const programme = durationOf(master);
+  const driftEffect = Math.abs(ratio - 1) * programme;
+  if (editMap.segments.length > 1 || editMap.gaps.length > 0) {
+    verdict = 'edited';
+    reasons.push(`${editMap.segments.length} segments with different offsets; ${editMap.gaps.length} edit(s): ${editMap.gaps.map((g) => `${g.kind} ${g.duration_seconds.toFixed(2)} s at master ${g.master_start.toFixed(2)} s`).join(', ')}`);
+  } else if (driftEffect >= params.verdict.driftMinFrames * frameSec) {
+    verdict = 'drift';
+    reasons.push(`the dub runs at ${ratio.toFixed(6)}x master speed (${ppm.toFixed(1)} ppm${model.standard ? `, ${model.standard}` : ''}): drifts ${drift.direction} by ${(driftEffect * 1000).toFixed(0)} ms over the programme`);
+  } else if (Math.abs(offset) >= params.verdict.inSyncFrames * frameSec) {
+    verdict = 'offset';
+    reasons.push(describeOffset(offset, refKey));
+  } else {
+    verdict = 'in_sync';
+    reasons.push(`offset ${(offset * 1000).toFixed(2)} ms is under ${params.verdict.inSyncFrames} frame at ${refKey}`);
+  }
+  if (invertedShare > 0.5) reasons.push('the dub polarity is inverted');
+  const frames = framesTable(offset);
+  report('done', 1);
+  return {
+    match: true,
+    verdict,
+    reasons,
+    summary: `${describeOffset(offset, refKey)}${verdict === 'drift' ? `, drifting ${drift.direction} (${ppm.toFixed(1)} ppm)` : ''}`,
+    offset_seconds: offset,
+    confidence: pMatch,
+    drift,
+    segments: editMap.segments,
+    gaps: editMap.gaps,
+    offset_track: measured.map((m, i) => ({
+      master_time: m.masterTime,
+      offset_seconds: m.dubTime - m.masterTime,
+      confidence: model.outliers.includes(i) ? 0 : Math.min(1, m.peakToNoise / 20),
+    })),
+    frames,
+    reference_frame_rate: refKey,
+    polarity_inverted: invertedShare > 0.5,
+    masterHead,
+    dubHead,
+    diagnostics,
+    parameters: params,
+  };
+
+  function noMatch(b: typeof base, reasons: string[], diag: Record<string, number>, confidence = 0.5): EngineOutput {
+    return {
+      ...b,
+      match: false,
+      verdict: 'no_match',
+      reasons,
+      summary: `no match: ${reasons.join('; ')}`,
+      offset_seconds: null,
+      confidence,
+      drift: null,
+      segments: [],
+      gaps: [],
+      offset_track: [],
+      frames: null,
+      polarity_inverted: null,
+      diagnostics: diag,
+    };
+  }
+}
+
+/** Frames per second of a frame-rate key (frames in one second of offset). */
+function fpsOf(key: FrameRateKey): number {
+  return offsetToFrames(1, key);
+}
+
+function isSilent(energy: Float32Array): boolean {
+  let max = 0;
+  for (let i = 0; i < energy.length; i++) if (energy[i]! > max) max = energy[i]!;
+  return max < 1e-8; // below about -80 dBFS everywhere
+}
+
+function progressReporter(cb?: (p: Progress) => void): (stage: string, fraction: number) => void {
+  const starts = new Map<string, [number, number]>();
+  let acc = 0;
+  for (const [name, w] of STAGES) {
+    starts.set(name, [acc, w]);
+    acc += w;
+  }
+  return (stage, fraction) => {
+    if (!cb) return;
+    const s = starts.get(stage);
+    const pct = s ? s[0] + s[1] * Math.max(0, Math.min(1, fraction)) : 100;
+    cb({ stage, percent: Math.round(pct * 10) / 10 });
+  };
+}

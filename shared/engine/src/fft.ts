@@ -1,0 +1,51 @@
+// Thin wrapper over fft.js (radix-4, real input): cached plans and full-spectrum helpers
+// for FFT correlation.
+import FFT from 'fft.js';
+
+const plans = new Map<number, FFT>();
+
+export function plan(size: number): FFT {
+  let p = plans.get(size);
+  if (!p) {
+    p = new FFT(size);
+    plans.set(size, p);
+  }
+  return p;
+}
+
+export function nextPow2(n: number): number {
+  let p = 4;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** Full complex spectrum (interleaved re/im, length 2*size) of a real signal zero-padded to size. */
+export function realSpectrum(input: ArrayLike<number>, size: number): Float64Array {
+  const f = plan(size);
+  const buf = new Float64Array(size);
+  const n = Math.min(input.length, size);
+  for (let i = 0; i < n; i++) buf[i] = input[i]!;
+  const out = new Float64Array(2 * size);
+  f.realTransform(out, buf);
+  f.completeSpectrum(out);
+  return out;
+}
+
+/** Real part of the inverse transform of a full complex spectrum. */
+export function inverseReal(spectrum: Float64Array, size: number): Float64Array {
+  const f = plan(size);
+  const out = new Float64Array(2 * size);
+  f.inverseTransform(out, spectrum);
+  const re = new Float64Array(size);
+  for (let i = 0; i < size; i++) re[i] = out[2 * i]!;
+  return re;
+}
+
+/** acc += conj(a) * b, element-wise over interleaved complex arrays. */
+export function accumulateCrossSpectrum(acc: Float64Array, a: Float64Array, b: Float64Array): void {
+  for (let i = 0; i < acc.length; i += 2) {
+    const ar = a[i]!, ai = a[i + 1]!, br = b[i]!, bi = b[i + 1]!;
+    acc[i] = acc[i]! + ar * br + ai * bi;
+    acc[i + 1] = acc[i + 1]! + ar * bi - ai * br;
+  }
+}

@@ -1,0 +1,150 @@
+// Windowed measurements along the master: for each window, the best-matching dub position
+// near each coarse candidate (and, for windows no candidate explains, a search of the whole
+// dub). The result is the raw material for the drift fit and the edit map.
+import { accumulateCrossSpectrum, inverseReal, nextPow2, realSpectrum } from './fft.ts';
+import type { Features } from './features.ts';
+
+export interface TrackParams {
+  windowSeconds: number;
+  hopSeconds: number;
+  /** Search radius around each candidate, seconds. */
+  searchSeconds: number;
+  /** Windows whose best correlation is below this are searched against the whole dub. */
+  rescueBelow: number;
+  /** At most this many windows get a whole-dub search. */
+  maxRescues: number;
+  /** Windows with less activity than this share of the median are skipped (silence, masked head). */
+  minActivity: number;
+}
+
+export interface CoarsePoint {
+  /** Master time of the window centre, seconds. */
+  masterTime: number;
+  /** Dub time matching masterTime, seconds (feature resolution, interpolated). */
+  dubTime: number;
+  /** Normalised correlation of the best lag (-1..1). */
+  rho: number;
+  /** Best correlation at lags away from the best one's main lobe. */
+  rhoSecond: number;
+  /** Which candidate explained it (-1: whole-dub search). */
+  candidate: number;
+}
+
+/** `warped` are the dub bands already warped by `ratio`: warped frame u holds dub frame ratio*u. */
+export function measureTrack(
+  master: Features,
+  warped: readonly Float32Array[],
+  ratio: number,
+  intercepts: readonly number[],
+  params: TrackParams,
+  onProgress?: (fraction: number) => void,
+): CoarsePoint[] {
+  const hop = master.hopSeconds;
+  const W = Math.max(8, Math.round(params.windowSeconds / hop));
+  const H = Math.max(1, Math.round(params.hopSeconds / hop));
+  const R = Math.max(2, Math.round(params.searchSeconds / hop));
+  const lw = warped[0]?.length ?? 0;
+  const nBands = master.bands.length;
+  const candLags = intercepts.map((b) => Math.round(b / (ratio * hop)));
+  const starts: number[] = [];
+  for (let u0 = 0; u0 + W <= master.length; u0 += H) starts.push(u0);
+  if (starts.length === 0 && master.length >= 8) starts.push(0);
+  const win = Math.min(W, master.length);
+  const activity = starts.map((u0) => windowEnergy(master.bands, u0, win));
+  const sortedAct = [...activity].sort((a, b) => a - b);
+  const medAct = sortedAct[sortedAct.length >> 1] ?? 0;
+
+  const points: (CoarsePoint | null)[] = [];
+  const rescue: number[] = [];
+  starts.forEach((u0, wi) => {
+    onProgress?.(wi / starts.length);
+    if (activity[wi]! < params.minActivity * medAct || activity[wi]! <= 1e-9) {
+      points.push(null);
+      return;
+    }
+    let best = { lag: 0, rho: -Infinity, cand: -1 };
+    const scores: { lag: number; rho: number }[] = [];
+    candLags.forEach((c, ci) => {
+      for (let lag = c - R; lag <= c + R; lag++) {
+        const rho = windowCorrelation(master.bands, warped, u0, win, lag, lw, nBands);
+        scores.push({ lag, rho });
+        if (rho > best.rho) best = { lag, rho, cand: ci };
+      }
+    });
+    if (best.rho < params.rescueBelow) rescue.push(wi);
+    points.push(best.cand >= 0 ? toPoint(master.bands, warped, u0, win, best.lag, best.rho, secondBest(scores, best.lag, 3), best.cand, ratio, hop, lw, nBands) : null);
+  });
+  // Whole-dub search for the windows no candidate explains (scene moved far, or missing).
+  const chosen = spread(rescue, params.maxRescues);
+  if (chosen.length > 0) {
+    const size = nextPow2(lw + win + 1);
+    const dubSpectra = warped.map((b) => realSpectrum(b, size));
+    for (const wi of chosen) {
+      const u0 = starts[wi]!;
+      const cross = new Float64Array(2 * size);
+      master.bands.forEach((band, b) => accumulateCrossSpectrum(cross, realSpectrum(band.subarray(u0, u0 + win), size), dubSpectra[b]!));
+      const corr = inverseReal(cross, size);
+      // corr[L] = sum_u m(u0+u) w(u+L); the window's lag relative to master frame u0 is L - u0.
+      let bestL = 0, bestV = -Infinity;
+      for (let L = 0; L <= lw - win; L++) if (corr[L]! > bestV) { bestV = corr[L]!; bestL = L; }
+      const lag = bestL - u0;
+      const rho = windowCorrelation(master.bands, warped, u0, win, lag, lw, nBands);
+      const prev = points[wi];
+      if (!prev || rho > prev.rho) {
+        const scores: { lag: number; rho: number }[] = [];
+        for (let l = lag - R; l <= lag + R; l++) scores.push({ lag: l, rho: windowCorrelation(master.bands, warped, u0, win, l, lw, nBands) });
+        const rivals = prev ? Math.max(secondBest(scores, lag, 3), prev.rho) : secondBest(scores, lag, 3);
+        points[wi] = toPoint(master.bands, warped, u0, win, lag, rho, rivals, -1, ratio, hop, lw, nBands);
+      }
+    }
+  }
+  onProgress?.(1);
+  return points.filter((p): p is CoarsePoint => p !== null);
+}
+
+function toPoint(mb: readonly Float32Array[], wb: readonly Float32Array[], u0: number, win: number, lag: number, rho: number, rho2: number, cand: number, ratio: number, hop: number, lw: number, nBands: number): CoarsePoint {
+  // Parabolic interpolation of the lag for a sub-frame coarse estimate.
+  const y0 = windowCorrelation(mb, wb, u0, win, lag - 1, lw, nBands);
+  const y2 = windowCorrelation(mb, wb, u0, win, lag + 1, lw, nBands);
+  const d = y0 - 2 * rho + y2;
+  const frac = d < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (y0 - y2)) / d)) : 0;
+  const centre = u0 + win / 2;
+  return { masterTime: centre * hop, dubTime: (centre + lag + frac) * hop * ratio, rho, rhoSecond: rho2, candidate: cand };
+}
+
+function secondBest(scores: { lag: number; rho: number }[], bestLag: number, lobe: number): number {
+  let s = -1;
+  for (const x of scores) if (Math.abs(x.lag - bestLag) > lobe && x.rho > s) s = x.rho;
+  return s;
+}
+
+function windowEnergy(bands: readonly Float32Array[], u0: number, win: number): number {
+  let e = 0;
+  for (const b of bands) for (let u = u0; u < u0 + win; u++) e += b[u]! * b[u]!;
+  return e / (win * bands.length);
+}
+
+/** Normalised correlation of master frames [u0, u0+win) with warped dub frames shifted by lag. */
+export function windowCorrelation(mb: readonly Float32Array[], wb: readonly Float32Array[], u0: number, win: number, lag: number, lw: number, nBands: number): number {
+  const a = Math.max(u0, -lag);
+  const e = Math.min(u0 + win, lw - lag);
+  if (e - a < win / 2) return -1;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let b = 0; b < nBands; b++) {
+    const m = mb[b]!, w = wb[b]!;
+    for (let u = a; u < e; u++) {
+      const x = m[u]!, y = w[u + lag]!;
+      sxy += x * y;
+      sxx += x * x;
+      syy += y * y;
+    }
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : -1;
+}
+
+function spread(items: number[], max: number): number[] {
+  if (items.length <= max) return items;
+  const out: number[] = [];
+  for (let i = 0; i < max; i++) out.push(items[Math.floor((i * items.length) / max)]!);
+  return out;
+}
