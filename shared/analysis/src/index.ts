@@ -1,0 +1,2 @@
+export { analyzeFiles, analyzePrepared, prepareMedia, mediaInfo, StageClock, DEFAULT_ANALYSIS_RATE } from './analyze-files.ts';
+export type { AnalyzeFilesOptions, AnalysisProgress, PreparedMedia } from './analyze-files.ts';
