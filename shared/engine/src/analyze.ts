@@ -5,7 +5,7 @@
 import { boundaryDefaults, buildEditMap } from './editmap.ts';
 import { coarseSearch, type CoarseParams } from './coarse.ts';
 import { matchProbability, type Evidence } from './confidence.ts';
-import { DEFAULT_FEATURE_PARAMS, extractFeatures, maskFeatures, warpBands, type FeatureParams } from './features.ts';
+import { DEFAULT_FEATURE_PARAMS, extractFeatures, maskFeatures, warpBands, type FeatureParams, type Features } from './features.ts';
 import { refineAt, type FineParams } from './fine.ts';
 import { describeOffset, framesTable, frameRateKeyFor, offsetToFrames } from './frames.ts';
 import { detectHead, headMask } from './head.ts';
@@ -45,9 +45,9 @@ export interface EngineParams {
 
 export const DEFAULT_PARAMS: EngineParams = {
   features: DEFAULT_FEATURE_PARAMS,
-  coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 8, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1 },
-  track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 1, rescueBelow: 0.2, maxRescues: 40, minActivity: 0.05 },
-  fine: { windowSeconds: 3.5, searchSeconds: 0.05, phatBeta: 0.8, lowCutHz: 80 },
+  coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 8, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1, decimate: 2 },
+  track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 0.6, rescueBelow: 0.2, maxRescues: 40, minActivity: 0.05, acceptContinuity: 0.35 },
+  fine: { windowSeconds: 1.9, searchSeconds: 0.04, phatBeta: 0.75, lowCutHz: 80 },
   model: { tolerance: 0.012, minRun: 2, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 },
   boundary: boundaryDefaults,
   verdict: { inSyncFrames: 1, driftMinFrames: 1, defaultFrameRate: '24' },
@@ -67,6 +67,9 @@ export interface EngineInput {
   dub: PcmTrack;
   /** The master's video frame rate, when it has video. */
   masterFrameRate?: number | null;
+  /** Features already extracted (e.g. while decoding) with the same feature params. */
+  masterFeatures?: Features;
+  dubFeatures?: Features;
   params?: PartialParams;
   onProgress?: (p: Progress) => void;
 }
@@ -117,9 +120,9 @@ export function analyzePair(input: EngineInput): EngineOutput {
   const masterHead = detectHead(master.samples, master.sampleRate);
   const dubHead = detectHead(dub.samples, dub.sampleRate);
   report('features', 0);
-  const fm = extractFeatures(master, params.features);
+  const fm = input.masterFeatures ?? extractFeatures(master, params.features);
   report('features', 0.5);
-  const fd = extractFeatures(dub, params.features);
+  const fd = input.dubFeatures ?? extractFeatures(dub, params.features);
   maskFeatures(fm, headMask(masterHead, durationOf(master)));
   maskFeatures(fd, headMask(dubHead, durationOf(dub)));
 

@@ -28,22 +28,28 @@ export interface CoarseParams {
   minOverlapShare: number;
   /** Peaks closer than this (seconds) count as one. */
   peakSeparationSeconds: number;
+  /** Feature frames pooled per coarse frame (the track stage restores full resolution). */
+  decimate: number;
 }
 
 export function coarseSearch(master: Features, dub: Features, params: CoarseParams, onRatioDone?: (i: number) => void): CoarseRatioResult[] {
-  const hop = master.hopSeconds;
-  const lm = master.length;
-  const maxWarpedLen = Math.max(...params.ratios.map((r) => Math.floor((dub.length - 1) / r) + 1));
+  const d = Math.max(1, Math.round(params.decimate));
+  const hop = master.hopSeconds * d;
+  const mBands = master.bands.map((b) => pool(b, d));
+  const dBands = dub.bands.map((b) => pool(b, d));
+  const lm = mBands[0]?.length ?? 0;
+  const ld = dBands[0]?.length ?? 0;
+  const maxWarpedLen = Math.max(...params.ratios.map((r) => Math.floor((ld - 1) / r) + 1));
   const size = nextPow2(lm + maxWarpedLen + 1);
-  const masterSpectra = master.bands.map((b) => realSpectrum(b, size));
+  const masterSpectra = mBands.map((b) => realSpectrum(b, size));
   const results: CoarseRatioResult[] = [];
   params.ratios.forEach((ratio, idx) => {
-    const warped = warpBands(dub.bands, ratio);
+    const warped = warpBands(dBands, ratio);
     const lw = warped[0]?.length ?? 0;
     const cross = new Float64Array(2 * size);
     warped.forEach((band, b) => accumulateCrossSpectrum(cross, masterSpectra[b]!, realSpectrum(band, size)));
     const corr = inverseReal(cross, size);
-    results.push({ ratio, candidates: pickPeaks(corr, size, lm, lw, master.bands.length, hop, ratio, params) });
+    results.push({ ratio, candidates: pickPeaks(corr, size, lm, lw, mBands.length, hop, ratio, params) });
     onRatioDone?.(idx);
   });
   return results;
@@ -95,4 +101,17 @@ function pickPeaks(corr: Float64Array, size: number, lm: number, lw: number, nBa
     const overlap = Math.min(lm, lw - lag) - Math.max(0, -lag);
     return { intercept: (lag + frac) * hop * ratio, z: (y1 - med) / mad, overlapSeconds: overlap * hop };
   });
+}
+
+/** Mean of each run of d frames. */
+function pool(x: Float32Array, d: number): Float32Array {
+  if (d === 1) return x;
+  const n = Math.floor(x.length / d);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += x[i * d + k]!;
+    out[i] = s / d;
+  }
+  return out;
 }

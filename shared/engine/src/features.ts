@@ -33,57 +33,107 @@ export interface Features {
 const ENERGY_FLOOR = 1e-7; // about -70 dBFS: keeps silence and dither from producing onsets
 
 export function extractFeatures(track: PcmTrack, params: FeatureParams = DEFAULT_FEATURE_PARAMS): Features {
-  const sr = track.sampleRate;
-  const hop = Math.max(1, Math.round(sr * params.hopSeconds));
-  let win = 4;
-  while (win < 2 * hop) win *= 2;
-  const fft = plan(win);
-  const nFrames = Math.max(0, Math.floor((track.samples.length - win) / hop) + 1);
-  const binHz = sr / win;
-  const edges = params.bandEdgesHz.filter((e) => e <= sr / 2 + 1e-9);
-  const nBands = Math.max(1, edges.length - 1);
-  const bandLo: number[] = [];
-  const bandHi: number[] = [];
-  for (let b = 0; b < nBands; b++) {
-    bandLo.push(Math.max(1, Math.round((edges[b] ?? 0) / binHz)));
-    bandHi.push(Math.min(win / 2, Math.max(Math.round((edges[b + 1] ?? sr / 2) / binHz), bandLo[b]! + 1)));
-  }
-  const hann = new Float64Array(win);
-  for (let i = 0; i < win; i++) hann[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / win);
-  const scale = pcmScale(track.samples);
-  const frame = new Float64Array(win);
-  const spec = new Float64Array(2 * win);
-  const logE = new Float64Array(nBands);
-  const prevLogE = new Float64Array(nBands).fill(Math.log(ENERGY_FLOOR));
-  const raw = Array.from({ length: nBands }, () => new Float32Array(nFrames));
-  const energy = new Float32Array(nFrames);
-  const s = track.samples;
-  for (let f = 0; f < nFrames; f++) {
-    const off = f * hop;
-    let e = 0;
-    for (let i = 0; i < win; i++) {
-      const v = s[off + i]! * scale;
-      e += v * v;
-      frame[i] = v * hann[i]!;
-    }
-    energy[f] = e / win;
-    fft.realTransform(spec, frame);
+  const fx = new FeatureExtractor(track.sampleRate, params, Math.ceil(track.samples.length / Math.max(1, Math.round(track.sampleRate * params.hopSeconds))));
+  fx.process(track.samples, track.samples.length);
+  return fx.finish();
+}
+
+/**
+ * Incremental feature extraction: feed the PCM as it is decoded (the same growing buffer or
+ * successive views, with the count of valid samples), then finish(). Lets the analysis layer
+ * compute features while ffmpeg is still decoding.
+ */
+export class FeatureExtractor {
+  private readonly hop: number;
+  private readonly win: number;
+  private readonly bandLo: number[] = [];
+  private readonly bandHi: number[] = [];
+  private readonly hann: Float64Array;
+  private readonly frame: Float64Array;
+  private readonly spec: Float64Array;
+  private readonly prevLogE: Float64Array;
+  private raw: Float32Array[];
+  private energy: Float32Array;
+  private frames = 0;
+
+  constructor(
+    private readonly sampleRate: number,
+    private readonly params: FeatureParams = DEFAULT_FEATURE_PARAMS,
+    expectedFrames = 1024,
+  ) {
+    this.hop = Math.max(1, Math.round(sampleRate * params.hopSeconds));
+    let win = 4;
+    while (win < 2 * this.hop) win *= 2;
+    this.win = win;
+    const binHz = sampleRate / win;
+    const edges = params.bandEdgesHz.filter((e) => e <= sampleRate / 2 + 1e-9);
+    const nBands = Math.max(1, edges.length - 1);
     for (let b = 0; b < nBands; b++) {
-      let be = 0;
-      for (let k = bandLo[b]!; k < bandHi[b]!; k++) {
-        const re = spec[2 * k]!, im = spec[2 * k + 1]!;
-        be += re * re + im * im;
+      this.bandLo.push(Math.max(1, Math.round((edges[b] ?? 0) / binHz)));
+      this.bandHi.push(Math.min(win / 2, Math.max(Math.round((edges[b + 1] ?? sampleRate / 2) / binHz), this.bandLo[b]! + 1)));
+    }
+    this.hann = new Float64Array(win);
+    for (let i = 0; i < win; i++) this.hann[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / win);
+    this.frame = new Float64Array(win);
+    this.spec = new Float64Array(2 * win);
+    this.prevLogE = new Float64Array(nBands).fill(Math.log(ENERGY_FLOOR));
+    const cap = Math.max(16, expectedFrames);
+    this.raw = Array.from({ length: nBands }, () => new Float32Array(cap));
+    this.energy = new Float32Array(cap);
+  }
+
+  /** Processes every complete frame within the first `available` samples not processed yet. */
+  process(samples: Int16Array | Float32Array, available: number): void {
+    const { hop, win, hann, frame, spec, bandLo, bandHi, prevLogE } = this;
+    const scale = pcmScale(samples);
+    const fft = plan(win);
+    const nBands = bandLo.length;
+    while (this.frames * hop + win <= available) {
+      const f = this.frames;
+      if (f >= this.energy.length) this.grow();
+      const off = f * hop;
+      let e = 0;
+      for (let i = 0; i < win; i++) {
+        const v = samples[off + i]! * scale;
+        e += v * v;
+        frame[i] = v * hann[i]!;
       }
-      logE[b] = Math.log(ENERGY_FLOOR + be / (win * (bandHi[b]! - bandLo[b]!)));
-      const flux = logE[b]! - prevLogE[b]!;
-      raw[b]![f] = flux > 0 ? flux : 0;
-      prevLogE[b] = logE[b]!;
+      this.energy[f] = e / win;
+      fft.realTransform(spec, frame);
+      for (let b = 0; b < nBands; b++) {
+        let be = 0;
+        for (let k = bandLo[b]!; k < bandHi[b]!; k++) {
+          const re = spec[2 * k]!, im = spec[2 * k + 1]!;
+          be += re * re + im * im;
+        }
+        const logE = Math.log(ENERGY_FLOOR + be / (win * (bandHi[b]! - bandLo[b]!)));
+        const flux = logE - prevLogE[b]!;
+        this.raw[b]![f] = flux > 0 ? flux : 0;
+        prevLogE[b] = logE;
+      }
+      this.frames++;
     }
   }
-  const rate = sr / hop;
-  const ctx = Math.max(3, Math.round(params.normaliseSeconds * rate));
-  const bands = raw.map((r) => localNormalise(r, ctx));
-  return { rate, hopSeconds: hop / sr, length: nFrames, bands, energy };
+
+  finish(): Features {
+    const n = this.frames;
+    const rate = this.sampleRate / this.hop;
+    const ctx = Math.max(3, Math.round(this.params.normaliseSeconds * rate));
+    const bands = this.raw.map((r) => localNormalise(r.subarray(0, n), ctx));
+    return { rate, hopSeconds: this.hop / this.sampleRate, length: n, bands, energy: this.energy.slice(0, n) };
+  }
+
+  private grow(): void {
+    const cap = Math.ceil(this.energy.length * 1.5);
+    this.raw = this.raw.map((r) => {
+      const x = new Float32Array(cap);
+      x.set(r);
+      return x;
+    });
+    const e = new Float32Array(cap);
+    e.set(this.energy);
+    this.energy = e;
+  }
 }
 
 /**

@@ -66,6 +66,7 @@ export function refineAt(
   f.realTransform(Y, y);
   f.completeSpectrum(Y);
   const G = new Float64Array(2 * size);
+  const beta075 = params.phatBeta === 0.75; // common case without Math.pow per bin
   const lowBin = Math.ceil((params.lowCutHz / fs) * size);
   const highBin = Math.floor(size / 2 * 0.95);
   for (let k = 0; k < size; k++) {
@@ -75,7 +76,7 @@ export function refineAt(
     const gr = xr * yr + xi * yi;
     const gi = xr * yi - xi * yr;
     const mag = Math.sqrt(gr * gr + gi * gi);
-    const w = mag > 1e-20 ? Math.pow(mag, -params.phatBeta) : 0;
+    const w = mag > 1e-20 ? (beta075 ? 1 / Math.sqrt(mag * Math.sqrt(mag)) : Math.pow(mag, -params.phatBeta)) : 0;
     G[2 * k] = gr * w;
     G[2 * k + 1] = gi * w;
   }

@@ -7,3 +7,5 @@ export { detectHead, headMask } from './head.ts';
 export { STANDARD_RATIOS } from './model.ts';
 export { matchProbability, evidenceVector, MATCH_MODEL } from './confidence.ts';
 export type { Evidence, LogisticModel } from './confidence.ts';
+export { FeatureExtractor, DEFAULT_FEATURE_PARAMS } from './features.ts';
+export type { Features, FeatureParams } from './features.ts';

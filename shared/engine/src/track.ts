@@ -13,6 +13,8 @@ export interface TrackParams {
   rescueBelow: number;
   /** At most this many windows get a whole-dub search. */
   maxRescues: number;
+  /** A window whose best correlation near the previous window's lag reaches this needs no other search. */
+  acceptContinuity: number;
   /** Windows with less activity than this share of the median are skipped (silence, masked head). */
   minActivity: number;
 }
@@ -55,6 +57,8 @@ export function measureTrack(
   const medAct = sortedAct[sortedAct.length >> 1] ?? 0;
 
   const points: (CoarsePoint | null)[] = [];
+  let prevLag: number | null = null;
+  let prevCand = -1;
   const rescue: number[] = [];
   starts.forEach((u0, wi) => {
     onProgress?.(wi / starts.length);
@@ -64,13 +68,25 @@ export function measureTrack(
     }
     let best = { lag: 0, rho: -Infinity, cand: -1 };
     const scores: { lag: number; rho: number }[] = [];
-    candLags.forEach((c, ci) => {
+    const searchAround = (c: number, ci: number) => {
       for (let lag = c - R; lag <= c + R; lag++) {
         const rho = windowCorrelation(master.bands, warped, u0, win, lag, lw, nBands);
         scores.push({ lag, rho });
         if (rho > best.rho) best = { lag, rho, cand: ci };
       }
-    });
+    };
+    // Continuity first: the previous window's lag usually explains this one too (and follows
+    // any residual drift); the other candidates are searched only when it does not.
+    if (prevLag !== null) searchAround(prevLag, prevCand);
+    if (prevLag === null || best.rho < params.acceptContinuity || best.rho - secondBest(scores, best.lag, 3) < 0.1) {
+      candLags.forEach((c, ci) => {
+        if (prevLag === null || Math.abs(c - prevLag) > R) searchAround(c, ci);
+      });
+    }
+    if (best.rho >= params.acceptContinuity) {
+      prevLag = best.lag;
+      prevCand = best.cand;
+    }
     if (best.rho < params.rescueBelow) rescue.push(wi);
     points.push(best.cand >= 0 ? toPoint(master.bands, warped, u0, win, best.lag, best.rho, secondBest(scores, best.lag, 3), best.cand, ratio, hop, lw, nBands) : null);
   });
