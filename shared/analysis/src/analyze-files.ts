@@ -4,11 +4,14 @@
 // the tools, logger and clock-free options.
 import {
   analyzePair,
+  FeatureExtractor,
+  mergeParams,
   ENGINE_NAME,
   ENGINE_VERSION,
   SCHEMA_VERSION,
   type AnalysisResult,
   type EngineOutput,
+  type Features,
   type HeadReport,
   type MediaInfo,
   type PartialParams,
@@ -51,6 +54,8 @@ const DECODE_SHARE = 40;
 export interface PreparedMedia {
   probe: ProbeResult;
   decoded: DecodeResult;
+  /** Onset features, computed while decoding. */
+  features: Features;
 }
 
 export async function analyzeFiles(masterPath: string, dubPath: string, opts: AnalyzeFilesOptions): Promise<AnalysisResult> {
@@ -79,17 +84,22 @@ export async function prepareMedia(
   opts: AnalyzeFilesOptions,
   onFraction?: (f: number) => void,
 ): Promise<PreparedMedia> {
+  const rate = opts.analysisRate ?? DEFAULT_ANALYSIS_RATE;
+  const featureParams = mergeParams(opts.params).features;
+  const extractor = new FeatureExtractor(rate, featureParams, Math.ceil(((probe.duration ?? 60) + 1) / featureParams.hopSeconds));
   const decoded = await decodePcm(probe.path, {
     tools: opts.tools,
     logger: opts.logger,
     probe,
     selection: selection ?? { kind: 'auto' },
-    sampleRate: opts.analysisRate ?? DEFAULT_ANALYSIS_RATE,
+    sampleRate: rate,
+    onSamples: (pcm, count) => extractor.process(pcm, count),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
     onProgress: (s) => onFraction?.(Math.min(1, s / (probe.duration || Math.max(s, 1)))),
   });
-  return { probe, decoded };
+  extractor.process(decoded.pcm, decoded.pcm.length);
+  return { probe, decoded, features: extractor.finish() };
 }
 
 /** Runs the engine on two prepared inputs and assembles the result document. */
@@ -101,6 +111,8 @@ export function analyzePrepared(master: PreparedMedia, dub: PreparedMedia, opts:
     master: { samples: master.decoded.pcm, sampleRate: master.decoded.sampleRate },
     dub: { samples: dub.decoded.pcm, sampleRate: dub.decoded.sampleRate },
     masterFrameRate: master.probe.videoFrameRate,
+    masterFeatures: master.features,
+    dubFeatures: dub.features,
     ...(opts.params ? { params: opts.params } : {}),
     onProgress: (p) => {
       if (p.stage !== engineStage) {

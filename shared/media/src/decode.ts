@@ -28,6 +28,11 @@ export interface DecodeOptions {
   onSpawn?: (pid: number) => void;
   /** 'soxr' requires an ffmpeg built with libsoxr (checkTools().soxr); default 'swr'. */
   resampler?: 'soxr' | 'swr';
+  /**
+   * Called after every chunk with a view of all samples decoded so far (valid only during the
+   * call: the buffer may be reallocated later). Lets features be computed while decoding.
+   */
+  onSamples?: (pcm: Int16Array, count: number) => void;
 }
 
 export interface DecodeResult {
@@ -139,6 +144,7 @@ interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (decodedSeconds: number) => void;
   onSpawn?: (pid: number) => void;
+  onSamples?: (pcm: Int16Array, count: number) => void;
   sampleFormat: 's16' | 'f32';
   preSeek: string[];
   postLimit: string[];
@@ -212,6 +218,13 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
     child.stdout.on('data', (chunk: Buffer) => {
       if (aborted) return;
       sink.push(chunk);
+      if (o.onSamples && o.sampleFormat === 's16') {
+        try {
+          o.onSamples(sink.view() as Int16Array, sink.samples);
+        } catch (err) {
+          o.logger.warn({ err }, `${o.what}: onSamples callback threw`);
+        }
+      }
       if (o.onProgress) {
         const now = Date.now();
         if (now - lastProgress >= 250) {
@@ -284,6 +297,11 @@ export class PcmAccumulator {
   /** Whole samples received so far. */
   get samples(): number {
     return Math.floor(this.used / this.bytesPerSample);
+  }
+
+  /** A view (no copy) of the whole samples received so far, as s16 (valid until the next push). */
+  view(): Int16Array {
+    return new Int16Array(this.bytes.buffer, 0, this.samples);
   }
 
   /** Bytes currently allocated. */

@@ -20,7 +20,7 @@ const REASONS: Record<MediaInputErrorCode, string> = {
   not_media: 'not a readable audio/video file',
   no_audio: 'has no audio streams',
   empty: 'file is empty (0 bytes)',
-  corrupt: 'audio could not be decoded (corrupt or unsupported)',
+  corrupt: 'corrupt or unsupported audio, nothing could be decoded',
   bad_selection: 'audio selection does not match the file',
   permission: 'permission denied',
 };
@@ -58,7 +58,7 @@ export class ToolMissingError extends Error {
   }
 }
 
-/** ffmpeg failed in a way that does not point at the input (e.g. a killed process or a filter error). */
+/** ffmpeg/ffprobe failed in a way that does not point at the input (killed, timed out, a filter error). */
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
   readonly path: string;
@@ -66,9 +66,18 @@ export class DecodeError extends Error {
   readonly signal: string | null;
   readonly stderrTail: string;
 
-  constructor(path: string, reason: string, info: { exitCode: number | null; signal: string | null; stderrTail: string }) {
+  readonly tool: 'ffmpeg' | 'ffprobe';
+
+  constructor(
+    path: string,
+    reason: string,
+    info: { exitCode: number | null; signal: string | null; stderrTail: string; tool?: 'ffmpeg' | 'ffprobe' },
+    options?: { cause?: unknown },
+  ) {
+    const tool = info.tool ?? 'ffmpeg';
     const tail = lastLines(info.stderrTail, 5);
-    super(`${path}: ffmpeg failed: ${reason}${tail ? `; ffmpeg said: ${tail}` : ''}`);
+    super(`${path}: ${tool} failed: ${reason}${tail ? `; ${tool} said: ${tail}` : ''}`, options);
+    this.tool = tool;
     this.path = path;
     this.exitCode = info.exitCode;
     this.signal = info.signal;

@@ -5,7 +5,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { headerDeclaresMoreData } from './container.ts';
-import { MediaInputError, ToolMissingError, lastLines } from './errors.ts';
+import { AbortedError, DecodeError, MediaInputError, ToolMissingError, lastLines } from './errors.ts';
 import type { MediaLogger } from './logger.ts';
 import { runTool } from './proc.ts';
 import type { MediaTools } from './tools.ts';
@@ -22,6 +22,12 @@ export interface AudioStreamInfo {
   language: string | null;
   title: string | null;
   duration: number | null;
+  /**
+   * Stream start time in seconds (ffprobe start_time), or null. Decoded PCM begins at the
+   * stream's first sample, so a stream starting later than the container (see
+   * ProbeResult.startTime) is not padded: the caller can add the difference.
+   */
+  startTime: number | null;
   isDefault: boolean;
 }
 
@@ -31,6 +37,8 @@ export interface ProbeResult {
   format: string;
   /** Seconds: the container duration, else the longest stream; null when unknown. */
   duration: number | null;
+  /** Container start time in seconds (ffprobe format start_time), or null. readWindow's start is relative to it. */
+  startTime: number | null;
   audioStreams: AudioStreamInfo[];
   videoFrameRate: number | null;
   videoFrameRateLabel: string | null;
@@ -66,14 +74,21 @@ export async function probeMedia(path: string, opts: ProbeOptions): Promise<Prob
   const size = await checkInputFile(path);
   const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', resolvePath(path)];
   opts.logger.debug({ tool: opts.tools.ffprobe, args }, 'ffprobe');
-  const res = await runTool('ffprobe', opts.tools.ffprobe, args, {
-    signal: opts.signal,
-    timeoutMs: opts.timeoutMs ?? 60000,
-    maxStdout: 32 * 1024 * 1024,
-  });
+  let res;
+  try {
+    res = await runTool('ffprobe', opts.tools.ffprobe, args, {
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? 60000,
+      maxStdout: 32 * 1024 * 1024,
+    });
+  } catch (err) {
+    if (err instanceof ToolMissingError || err instanceof AbortedError) throw err;
+    // Timed out, or printed an absurd amount.
+    throw new DecodeError(path, (err as Error).message, { exitCode: null, signal: null, stderrTail: '', tool: 'ffprobe' }, { cause: err });
+  }
   if (res.signal !== null) {
-    // Killed from outside (not by us: abort/timeout reject in runTool).
-    throw new ToolMissingError('ffprobe', opts.tools.ffprobe, `killed by ${res.signal}`);
+    // Killed from outside (abort and timeout are handled above).
+    throw new DecodeError(path, `killed by ${res.signal}`, { exitCode: null, signal: res.signal, stderrTail: res.stderr, tool: 'ffprobe' });
   }
   if (res.exitCode !== 0) {
     opts.logger.debug({ path, exitCode: res.exitCode, stderr: res.stderr }, 'ffprobe failed');
@@ -130,6 +145,7 @@ interface RawStream {
   channels?: number;
   channel_layout?: string;
   duration?: string | number;
+  start_time?: string | number;
   avg_frame_rate?: string;
   r_frame_rate?: string;
   disposition?: { default?: number; attached_pic?: number; still_image?: number };
@@ -139,6 +155,7 @@ interface RawStream {
 interface RawFormat {
   format_name?: string;
   duration?: string | number;
+  start_time?: string | number;
   tags?: Record<string, string>;
 }
 
@@ -167,6 +184,7 @@ export function parseProbeJson(path: string, json: unknown): ProbeResult {
       language: tag(s.tags, 'language', ['und']),
       title: tag(s.tags, 'title'),
       duration: num(s.duration),
+      startTime: num(s.start_time),
       isDefault: s.disposition?.default === 1,
     });
   }
@@ -188,6 +206,7 @@ export function parseProbeJson(path: string, json: unknown): ProbeResult {
     path,
     format: formatName,
     duration,
+    startTime: num(format.start_time),
     audioStreams,
     videoFrameRate,
     videoFrameRateLabel: videoFrameRate === null ? null : frameRateLabel(videoFrameRate),

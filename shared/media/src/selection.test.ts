@@ -16,6 +16,7 @@ function stream(audioIndex: number, over: Partial<AudioStreamInfo> = {}): AudioS
     language: null,
     title: null,
     duration: 10,
+    startTime: 0,
     isDefault: false,
     ...over,
   };
@@ -26,6 +27,7 @@ function probe(streams: AudioStreamInfo[]): ProbeResult {
     path: '/media/film.mxf',
     format: 'mxf',
     duration: 10,
+    startTime: 0,
     audioStreams: streams,
     videoFrameRate: 25,
     videoFrameRateLabel: '25',
@@ -44,7 +46,7 @@ const graph = (plan: AudioPlan): string => {
 
 function assertBadSelection(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof MediaInputError);
+    assert.ok(e instanceof MediaInputError, 'e instanceof MediaInputError');
     assert.equal(e.code, 'bad_selection');
     assert.equal(e.path, '/media/film.mxf');
     assert.match(e.message, /^\/media\/film\.mxf: audio selection does not match the file/);
@@ -63,7 +65,7 @@ describe('mixWeights', () => {
     const w71 = mixWeights('7.1', 8);
     assert.equal(w71[3], 0);
     assert.equal(w71[2], 0.1);
-    assert.ok(Math.abs((w71[0] as number) - 2 * (w71[4] as number)) < 1e-12);
+    assert.ok(Math.abs((w71[0] as number) - 2 * (w71[4] as number)) < 1e-12, `7.1 weights ${w71.join(',')}`);
     for (const [layout, n] of [['7.1', 8], ['quad', 4], ['2.1', 3], ['mono', 1], [null, 3], ['5.1', 5]] as const) {
       const sum = mixWeights(layout, n).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(sum - 1) < 1e-9, `${layout}/${n} sums to ${sum}`);
