@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -143,11 +144,24 @@ describe('probeMedia on generated files', () => {
       await writeFile(f, whole.subarray(0, Math.floor(whole.length / 2)));
       await assertInputError(probeMedia(f, opts), 'corrupt', f, /moov atom\) missing/);
     });
-    test('unreadable file -> permission', { skip: process.getuid?.() === 0 ? 'running as root: permissions are not enforced' : false }, async () => {
+    test('unreadable file -> permission', async () => {
       const f = path.join(dir, 'locked.wav');
       await copyFile(files.wav, f);
       await chmod(f, 0o000);
-      await assertInputError(probeMedia(f, opts), 'permission', f, /permission denied/);
+      if (process.getuid?.() !== 0) {
+        await assertInputError(probeMedia(f, opts), 'permission', f, /permission denied/);
+        return;
+      }
+      // Root reads any file: check as an unprivileged user through the CLI instead.
+      await chmod(dir, 0o755);
+      const res = spawnSync(process.execPath, ['services/cli/bin/sync-analyzer.js', 'probe', f], {
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+        env: { ...process.env, HOME: '/tmp', TSX_TSCONFIG_PATH: '' },
+      });
+      assert.equal(res.status, 2, `exit ${res.status}; stderr: ${res.stderr}`);
+      assert.match(res.stderr, /permission denied/i, res.stderr);
     });
     test('a WAV cut short is flagged truncated by its header', async () => {
       const whole = await readFile(files.wav);
