@@ -90,7 +90,7 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
       const tracks: { audio_index: number; description: string; result: AnalysisResult }[] = [];
       for (const s of dp.audioStreams) {
         const dub = await prepareMedia(dp, { kind: 'stream', audioIndex: s.audioIndex }, opts);
-        const result = analyzePrepared(master, dub, opts);
+        const result = await analyzePrepared(master, dub, opts);
         tracks.push({ audio_index: s.audioIndex, description: dub.decoded.description, result });
       }
       bar?.stop();
@@ -106,7 +106,7 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
     };
     const [master, dub] = await Promise.all([prepareMedia(mp, masterSelection, opts, decodeProgress(0)), prepareMedia(dp, dubSelection, opts, decodeProgress(1))]);
     clock.lap('decode');
-    const result = analyzePrepared(master, dub, opts, clock);
+    const result = await analyzePrepared(master, dub, opts, clock);
     bar?.stop();
     process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result) + '\n');
     return 0;

@@ -50,7 +50,7 @@ export function formatSummary(r: AnalysisResult): string {
   if (r.polarity_inverted) lines.push('Polarity:   the dub is polarity-inverted');
   lines.push(`Head:       master ${describeHead(r.master)}; dub ${describeHead(r.dub)}`);
   const total = r.timing.total ?? 0;
-  lines.push(`Timing:     ${Object.entries(r.timing).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}; total ${total.toFixed(2)} s (${total > 0 ? (r.master.duration / total).toFixed(0) : '-'}x realtime)`);
+  lines.push(`Timing:     ${Object.entries(r.timing).filter(([k, v]) => k !== 'total' && v >= 0.005).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}; total ${total.toFixed(2)} s (${total > 0 ? (r.master.duration / total).toFixed(0) : '-'}x realtime)`);
   return lines.join('\n');
 }
 

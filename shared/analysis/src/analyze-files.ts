@@ -4,6 +4,9 @@
 // the tools, logger and clock-free options.
 import {
   analyzePair,
+  applySegmentShifts,
+  fullRateAnchors,
+  refineAt,
   FeatureExtractor,
   mergeParams,
   ENGINE_NAME,
@@ -12,6 +15,8 @@ import {
   type AnalysisResult,
   type EngineOutput,
   type Features,
+  type FineParams,
+  type Anchor,
   type HeadReport,
   type MediaInfo,
   type PartialParams,
@@ -19,6 +24,7 @@ import {
 import {
   decodePcm,
   probeMedia,
+  readWindow,
   type AudioSelection,
   type DecodeResult,
   type MediaLogger,
@@ -56,6 +62,7 @@ export interface PreparedMedia {
   decoded: DecodeResult;
   /** Onset features, computed while decoding. */
   features: Features;
+  selection: AudioSelection;
 }
 
 export async function analyzeFiles(masterPath: string, dubPath: string, opts: AnalyzeFilesOptions): Promise<AnalysisResult> {
@@ -99,15 +106,20 @@ export async function prepareMedia(
     onProgress: (s) => onFraction?.(Math.min(1, s / (probe.duration || Math.max(s, 1)))),
   });
   extractor.process(decoded.pcm, decoded.pcm.length);
-  return { probe, decoded, features: extractor.finish() };
+  return { probe, decoded, features: extractor.finish(), selection: selection ?? { kind: 'auto' } };
 }
 
 /** Runs the engine on two prepared inputs and assembles the result document. */
-export function analyzePrepared(master: PreparedMedia, dub: PreparedMedia, opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'onProgress' | 'analysisRate'>, clock = new StageClock()): AnalysisResult {
+export async function analyzePrepared(
+  master: PreparedMedia,
+  dub: PreparedMedia,
+  opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'onProgress' | 'analysisRate' | 'tools' | 'logger'> & { fullRate?: boolean },
+  clock = new StageClock(),
+): Promise<AnalysisResult> {
   opts.signal?.throwIfAborted();
   const progress = opts.onProgress ?? (() => {});
   let engineStage = 'engine';
-  const out = analyzePair({
+  let out = analyzePair({
     master: { samples: master.decoded.pcm, sampleRate: master.decoded.sampleRate },
     dub: { samples: dub.decoded.pcm, sampleRate: dub.decoded.sampleRate },
     masterFrameRate: master.probe.videoFrameRate,
@@ -123,8 +135,74 @@ export function analyzePrepared(master: PreparedMedia, dub: PreparedMedia, opts:
     },
   });
   clock.lap(engineStage);
+  if (opts.fullRate !== false && out.match) {
+    progress({ stage: 'full-rate', percent: 99 });
+    out = await refineAtFullRate(out, master, dub, opts);
+    clock.lap('full-rate');
+  }
   progress({ stage: 'done', percent: 100 });
   return assembleResult(out, master, dub, clock.totals(), opts.analysisRate ?? DEFAULT_ANALYSIS_RATE);
+}
+
+const FULL_RATE_FINE: FineParams = { windowSeconds: 1.5, searchSeconds: 0.004, phatBeta: 0.75, lowCutHz: 80 };
+/** A full-rate correction larger than this means the window reads disagree with the full decode: ignored. */
+const MAX_FULL_RATE_CORRECTION = 0.001;
+
+/**
+ * Re-measures a few anchor points per segment on full-rate windows (input seeking) and shifts
+ * each segment by the median correction. The analysis-rate result is already sub-millisecond;
+ * this removes what the 8 kHz resampling leaves.
+ */
+async function refineAtFullRate(
+  out: EngineOutput,
+  master: PreparedMedia,
+  dub: PreparedMedia,
+  opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'tools' | 'logger'>,
+): Promise<EngineOutput> {
+  const rates = [master, dub].map((m) => Math.max(...m.probe.audioStreams.map((s) => s.sampleRate)));
+  const rate = Math.min(48000, ...rates);
+  const r = out.drift!.speed_ratio;
+  const half = 1;
+  const pad = 0.01;
+  const corrections: number[][] = out.segments.map(() => []);
+  const measureAnchor = async (a: Anchor) => {
+    const mStart = a.masterTime - half;
+    const dStart = a.dubTime - r * half - pad;
+    if (mStart < 0 || dStart < 0) return;
+    const read = (m: PreparedMedia, start: number, duration: number) =>
+      readWindow(m.probe.path, {
+        tools: opts.tools,
+        logger: opts.logger,
+        probe: m.probe,
+        selection: m.selection,
+        start,
+        duration,
+        sampleRate: rate,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    const [mw, dw] = await Promise.all([read(master, mStart, 2 * half), read(dub, dStart, 2 * half * r + 2 * pad)]);
+    const fine = refineAt({ samples: mw, sampleRate: rate }, { samples: dw, sampleRate: rate }, half, a.dubTime - dStart, r, FULL_RATE_FINE);
+    if (fine && fine.peakToNoise >= 8) corrections[a.segment]!.push(fine.dubTime + dStart - a.dubTime);
+  };
+  // Two anchors at a time: four ffmpeg processes on a two-core machine is enough.
+  const anchors = fullRateAnchors(out, 2);
+  for (let i = 0; i < anchors.length; i += 2) await Promise.all(anchors.slice(i, i + 2).map(measureAnchor));
+  const shifts = corrections.map((c) => {
+    if (c.length === 0) return null;
+    const m = median(c);
+    return Math.abs(m) <= MAX_FULL_RATE_CORRECTION ? m : null;
+  });
+  opts.logger.debug({ rate, shifts }, 'full-rate refinement');
+  const params = mergeParams(opts.params);
+  const result = applySegmentShifts(out, shifts, params.verdict, master.decoded.decodedSeconds);
+  result.diagnostics = { ...out.diagnostics, fullRateHz: rate, fullRateAnchors: corrections.reduce((n, c) => n + c.length, 0) };
+  return result;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function mediaInfo(probe: ProbeResult, decoded: DecodeResult, head: HeadReport): MediaInfo {

@@ -6,7 +6,7 @@ import { boundaryDefaults, buildEditMap } from './editmap.ts';
 import { coarseSearch, type CoarseParams } from './coarse.ts';
 import { matchProbability, type Evidence } from './confidence.ts';
 import { DEFAULT_FEATURE_PARAMS, extractFeatures, maskFeatures, warpBands, type FeatureParams, type Features } from './features.ts';
-import { refineAt, type FineParams } from './fine.ts';
+import { refineAt, type FineMeasurement, type FineParams } from './fine.ts';
 import { describeOffset, framesTable, frameRateKeyFor, offsetToFrames } from './frames.ts';
 import { detectHead, headMask } from './head.ts';
 import { CANDIDATE_RATIOS, fitModel, median, type MeasuredPoint, type ModelParams } from './model.ts';
@@ -39,6 +39,10 @@ export interface EngineParams {
   minPeakToNoise: number;
   /** Coarse candidates below this z-score are ignored (the best one is always kept). */
   minCandidateZ: number;
+  /** Speed ratios whose coarse peak reaches this share of the best one's are evaluated too... */
+  ratioContenderShare: number;
+  /** ...up to this many ratios in all. */
+  maxRatioContenders: number;
   /** A match needs at least this calibrated probability. */
   matchThreshold: number;
 }
@@ -46,13 +50,15 @@ export interface EngineParams {
 export const DEFAULT_PARAMS: EngineParams = {
   features: DEFAULT_FEATURE_PARAMS,
   coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 8, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1, decimate: 2 },
-  track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 0.6, rescueBelow: 0.2, maxRescues: 40, minActivity: 0.05, acceptContinuity: 0.35 },
+  track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 0.6, rescueBelow: 0.2, maxRescues: 40, minActivity: 0.05, acceptContinuity: 0.35, ambiguity: 0.08 },
   fine: { windowSeconds: 1.9, searchSeconds: 0.04, phatBeta: 0.75, lowCutHz: 80 },
   model: { tolerance: 0.012, minRun: 2, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 },
   boundary: boundaryDefaults,
   verdict: { inSyncFrames: 1, driftMinFrames: 1, defaultFrameRate: '24' },
   minPeakToNoise: 5,
   minCandidateZ: 4,
+  ratioContenderShare: 0.7,
+  maxRatioContenders: 3,
   matchThreshold: 0.5,
 };
 
@@ -134,27 +140,45 @@ export function analyzePair(input: EngineInput): EngineOutput {
 
   report('coarse', 0);
   const coarse = coarseSearch(fm, fd, params.coarse, (i) => report('coarse', (i + 1) / params.coarse.ratios.length));
-  const bestRatio = coarse.reduce((a, b) => ((b.candidates[0]?.z ?? -Infinity) > (a.candidates[0]?.z ?? -Infinity) ? b : a));
-  const coarseZ = bestRatio.candidates[0]?.z ?? 0;
-  const candidates = bestRatio.candidates.filter((c, i) => i === 0 || c.z >= params.minCandidateZ);
-  if (candidates.length === 0) return noMatch(base, ['no common content found in the overlap'], { coarseZ });
+  // Ratios whose coarse peak is close to the best one are all followed through the track and
+  // the PCM refinement: on weak or periodic material the coarse z-score alone can pick wrongly.
+  const byZ = [...coarse].filter((c) => c.candidates.length > 0).sort((a, b) => b.candidates[0]!.z - a.candidates[0]!.z);
+  const topZ = byZ[0]?.candidates[0]?.z ?? 0;
+  const contenders = byZ.filter((c, i) => i === 0 || (i < params.maxRatioContenders && c.candidates[0]!.z >= params.ratioContenderShare * topZ));
+  if (contenders.length === 0) return noMatch(base, ['no common content found in the overlap'], { coarseZ: topZ });
 
-  report('track', 0);
-  const warped = warpBands(fd.bands, bestRatio.ratio);
-  const coarsePoints = measureTrack(fm, warped, bestRatio.ratio, candidates.map((c) => c.intercept), params.track, (f) => report('track', f));
-
-  report('refine', 0);
-  const measured: (MeasuredPoint & { inverted: boolean; peakToNoise: number })[] = [];
-  coarsePoints.forEach((p, i) => {
-    if (i % 16 === 0) report('refine', i / coarsePoints.length);
-    const fine = refineAt(master, dub, p.masterTime, p.dubTime, bestRatio.ratio, params.fine);
-    if (fine && fine.peakToNoise >= params.minPeakToNoise) {
-      measured.push({ masterTime: p.masterTime, dubTime: fine.dubTime, weight: Math.min(fine.peakToNoise, 50), inverted: fine.inverted, peakToNoise: fine.peakToNoise });
-    }
-  });
-
+  const evaluate = (rr: (typeof contenders)[number], k: number) => {
+    const span = 1 / contenders.length;
+    const candidates = rr.candidates.filter((c, i) => i === 0 || c.z >= params.minCandidateZ);
+    report('track', k * span);
+    const warped = warpBands(fd.bands, rr.ratio);
+    const coarsePoints = measureTrack(fm, warped, rr.ratio, candidates.map((c) => c.intercept), params.track, (f) => report('track', (k + f) * span));
+    report('refine', k * span);
+    const measured: (MeasuredPoint & { inverted: boolean; peakToNoise: number })[] = [];
+    coarsePoints.forEach((p, i) => {
+      if (i % 16 === 0) report('refine', (k + i / coarsePoints.length) * span);
+      // The feature match may be ambiguous (periodic music): the PCM decides between rivals.
+      let best: FineMeasurement | null = null;
+      for (const dubTime of [p.dubTime, ...p.alternatives.map((a) => a.dubTime)]) {
+        const fine = refineAt(master, dub, p.masterTime, dubTime, rr.ratio, params.fine);
+        if (fine && (!best || fine.peakToNoise > best.peakToNoise)) best = fine;
+      }
+      if (best && best.peakToNoise >= params.minPeakToNoise) {
+        measured.push({ masterTime: p.masterTime, dubTime: best.dubTime, weight: Math.min(best.peakToNoise, 50), inverted: best.inverted, peakToNoise: best.peakToNoise });
+      }
+    });
+    const model = fitModel(measured, rr.ratio, params.model);
+    const support = model.segments.reduce((acc, sg) => acc + sg.members.reduce((a, i) => a + measured[i]!.weight, 0), 0);
+    return { rr, coarsePoints, measured, model, support };
+  };
+  let chosen = evaluate(contenders[0]!, 0);
+  for (let k = 1; k < contenders.length; k++) {
+    const alt = evaluate(contenders[k]!, k);
+    if (alt.support > chosen.support) chosen = alt;
+  }
   report('model', 0);
-  const model = fitModel(measured, bestRatio.ratio, params.model);
+  const { rr: bestRatio, coarsePoints, measured, model } = chosen;
+  const coarseZ = bestRatio.candidates[0]!.z;
   const activeWindows = Math.max(1, coarsePoints.length);
   const diagnostics: Record<string, number> = {
     coarseZ,
@@ -181,7 +205,6 @@ export function analyzePair(input: EngineInput): EngineOutput {
     return noMatch(base, [`the evidence for a match is weak (${Math.round(pMatch * 100)}% likely)`], diagnostics, 1 - pMatch);
   }
 
-  const offset = editMap.segments[0]!.offset_seconds;
   const ratio = model.ratio;
   const ppm = (ratio - 1) * 1e6;
   const drift: Drift = {
@@ -191,33 +214,10 @@ export function analyzePair(input: EngineInput): EngineOutput {
     direction: Math.abs(ppm) < 1e-3 ? 'none' : ppm > 0 ? 'late' : 'early',
   };
   const invertedShare = measured.filter((m) => m.inverted).length / measured.length;
-  const frameSec = 1 / fpsOf(refKey);
-  const reasons: string[] = [];
-  let verdict: Verdict;
-  const programme = durationOf(master);
-  const driftEffect = Math.abs(ratio - 1) * programme;
-  if (editMap.segments.length > 1 || editMap.gaps.length > 0) {
-    verdict = 'edited';
-    reasons.push(`${editMap.segments.length} segments with different offsets; ${editMap.gaps.length} edit(s): ${editMap.gaps.map((g) => `${g.kind} ${g.duration_seconds.toFixed(2)} s at master ${g.master_start.toFixed(2)} s`).join(', ')}`);
-  } else if (driftEffect >= params.verdict.driftMinFrames * frameSec) {
-    verdict = 'drift';
-    reasons.push(`the dub runs at ${ratio.toFixed(6)}x master speed (${ppm.toFixed(1)} ppm${model.standard ? `, ${model.standard}` : ''}): drifts ${drift.direction} by ${(driftEffect * 1000).toFixed(0)} ms over the programme`);
-  } else if (Math.abs(offset) >= params.verdict.inSyncFrames * frameSec) {
-    verdict = 'offset';
-    reasons.push(describeOffset(offset, refKey));
-  } else {
-    verdict = 'in_sync';
-    reasons.push(`offset ${(offset * 1000).toFixed(2)} ms is under ${params.verdict.inSyncFrames} frame at ${refKey}`);
-  }
-  if (invertedShare > 0.5) reasons.push('the dub polarity is inverted');
-  const frames = framesTable(offset);
+  const outliers = new Set(model.outliers);
   report('done', 1);
-  return {
+  const body = {
     match: true,
-    verdict,
-    reasons,
-    summary: `${describeOffset(offset, refKey)}${verdict === 'drift' ? `, drifting ${drift.direction} (${ppm.toFixed(1)} ppm)` : ''}`,
-    offset_seconds: offset,
     confidence: pMatch,
     drift,
     segments: editMap.segments,
@@ -225,9 +225,8 @@ export function analyzePair(input: EngineInput): EngineOutput {
     offset_track: measured.map((m, i) => ({
       master_time: m.masterTime,
       offset_seconds: m.dubTime - m.masterTime,
-      confidence: model.outliers.includes(i) ? 0 : Math.min(1, m.peakToNoise / 20),
+      confidence: outliers.has(i) ? 0 : Math.min(1, m.peakToNoise / 20),
     })),
-    frames,
     reference_frame_rate: refKey,
     polarity_inverted: invertedShare > 0.5,
     masterHead,
@@ -235,6 +234,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
     diagnostics,
     parameters: params,
   };
+  return { ...body, ...conclude(body, params.verdict, durationOf(master)) };
 
   function noMatch(b: typeof base, reasons: string[], diag: Record<string, number>, confidence = 0.5): EngineOutput {
     return {
@@ -254,6 +254,47 @@ export function analyzePair(input: EngineInput): EngineOutput {
       diagnostics: diag,
     };
   }
+}
+
+type Conclusion = Pick<EngineOutput, 'verdict' | 'reasons' | 'summary' | 'offset_seconds' | 'frames'>;
+
+/** Verdict, reasons, words and frame table from a matched result's segments, gaps and drift. */
+export function conclude(
+  r: Pick<EngineOutput, 'segments' | 'gaps' | 'drift' | 'polarity_inverted' | 'reference_frame_rate'>,
+  vp: VerdictParams,
+  programmeSeconds: number,
+): Conclusion {
+  const refKey = r.reference_frame_rate;
+  const first = r.segments[0]!;
+  const drift = r.drift!;
+  const ratio = drift.speed_ratio;
+  // Offset at master time 0 along the first segment.
+  const offset = first.offset_seconds - (ratio - 1) * first.master_start;
+  const frameSec = 1 / fpsOf(refKey);
+  const driftEffect = Math.abs(ratio - 1) * programmeSeconds;
+  const reasons: string[] = [];
+  let verdict: Verdict;
+  if (r.segments.length > 1 || r.gaps.length > 0) {
+    verdict = 'edited';
+    reasons.push(`${r.segments.length} segments with different offsets; ${r.gaps.length} edit(s): ${r.gaps.map((g) => `${g.kind} ${g.duration_seconds.toFixed(2)} s at master ${g.master_start.toFixed(2)} s`).join(', ')}`);
+  } else if (driftEffect >= vp.driftMinFrames * frameSec) {
+    verdict = 'drift';
+    reasons.push(`the dub runs at ${ratio.toFixed(6)}x master speed (${drift.ppm.toFixed(1)} ppm${drift.standard ? `, ${drift.standard}` : ''}): drifts ${drift.direction} by ${(driftEffect * 1000).toFixed(0)} ms over the programme`);
+  } else if (Math.abs(offset) >= vp.inSyncFrames * frameSec) {
+    verdict = 'offset';
+    reasons.push(describeOffset(offset, refKey));
+  } else {
+    verdict = 'in_sync';
+    reasons.push(`offset ${(offset * 1000).toFixed(2)} ms is under ${vp.inSyncFrames} frame at ${refKey}`);
+  }
+  if (r.polarity_inverted) reasons.push('the dub polarity is inverted');
+  return {
+    verdict,
+    reasons,
+    summary: `${describeOffset(offset, refKey)}${verdict === 'drift' ? `, drifting ${drift.direction} (${drift.ppm.toFixed(1)} ppm)` : ''}`,
+    offset_seconds: offset,
+    frames: framesTable(offset),
+  };
 }
 
 /** Frames per second of a frame-rate key (frames in one second of offset). */

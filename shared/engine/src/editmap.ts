@@ -60,6 +60,11 @@ export function buildEditMap(
       confidence,
     };
   });
+  return { segments, gaps: gapsBetween(segments) };
+}
+
+/** The removed and inserted spans between consecutive segments. */
+export function gapsBetween(segments: readonly Segment[]): Gap[] {
   const gaps: Gap[] = [];
   const eps = 0.02;
   for (let k = 0; k + 1 < segments.length; k++) {
@@ -71,5 +76,5 @@ export function buildEditMap(
       gaps.push({ kind: 'inserted', master_start: a.master_end, master_end: a.master_end, dub_start: a.dub_end, dub_end: b.dub_start, duration_seconds: b.dub_start - a.dub_end });
     }
   }
-  return { segments, gaps };
+  return gaps;
 }

@@ -9,3 +9,7 @@ export { matchProbability, evidenceVector, MATCH_MODEL } from './confidence.ts';
 export type { Evidence, LogisticModel } from './confidence.ts';
 export { FeatureExtractor, DEFAULT_FEATURE_PARAMS } from './features.ts';
 export type { Features, FeatureParams } from './features.ts';
+export { fullRateAnchors, applySegmentShifts } from './fullrate.ts';
+export type { Anchor } from './fullrate.ts';
+export { refineAt } from './fine.ts';
+export type { FineParams, FineMeasurement } from './fine.ts';

@@ -13,6 +13,8 @@ export interface TrackParams {
   rescueBelow: number;
   /** At most this many windows get a whole-dub search. */
   maxRescues: number;
+  /** Rival feature peaks within this much of the best are refined on the PCM too. */
+  ambiguity: number;
   /** A window whose best correlation near the previous window's lag reaches this needs no other search. */
   acceptContinuity: number;
   /** Windows with less activity than this share of the median are skipped (silence, masked head). */
@@ -30,6 +32,9 @@ export interface CoarsePoint {
   rhoSecond: number;
   /** Which candidate explained it (-1: whole-dub search). */
   candidate: number;
+  /** Other local maxima of the correlation (dub times), strongest first: periodic content can
+   *  make the feature match ambiguous, and the PCM refinement decides between them. */
+  alternatives: { dubTime: number; rho: number }[];
 }
 
 /** `warped` are the dub bands already warped by `ratio`: warped frame u holds dub frame ratio*u. */
@@ -83,12 +88,12 @@ export function measureTrack(
         if (prevLag === null || Math.abs(c - prevLag) > R) searchAround(c, ci);
       });
     }
-    if (best.rho >= params.acceptContinuity) {
+    if (best.rho >= params.acceptContinuity && best.rho - secondBest(scores, best.lag, 3) >= params.ambiguity) {
       prevLag = best.lag;
       prevCand = best.cand;
     }
     if (best.rho < params.rescueBelow) rescue.push(wi);
-    points.push(best.cand >= 0 ? toPoint(master.bands, warped, u0, win, best.lag, best.rho, secondBest(scores, best.lag, 3), best.cand, ratio, hop, lw, nBands) : null);
+    points.push(best.cand >= 0 ? toPoint(master.bands, warped, u0, win, best.lag, best.rho, secondBest(scores, best.lag, 3), best.cand, ratio, hop, lw, nBands, rivalPeaks(scores, best.lag, best.rho - params.ambiguity)) : null);
   });
   // Whole-dub search for the windows no candidate explains (scene moved far, or missing).
   const chosen = spread(rescue, params.maxRescues);
@@ -110,7 +115,9 @@ export function measureTrack(
         const scores: { lag: number; rho: number }[] = [];
         for (let l = lag - R; l <= lag + R; l++) scores.push({ lag: l, rho: windowCorrelation(master.bands, warped, u0, win, l, lw, nBands) });
         const rivals = prev ? Math.max(secondBest(scores, lag, 3), prev.rho) : secondBest(scores, lag, 3);
-        points[wi] = toPoint(master.bands, warped, u0, win, lag, rho, rivals, -1, ratio, hop, lw, nBands);
+        const point = toPoint(master.bands, warped, u0, win, lag, rho, rivals, -1, ratio, hop, lw, nBands, rivalPeaks(scores, lag, rho - params.ambiguity));
+        if (prev) point.alternatives.push({ dubTime: prev.dubTime, rho: prev.rho });
+        points[wi] = point;
       }
     }
   }
@@ -118,14 +125,39 @@ export function measureTrack(
   return points.filter((p): p is CoarsePoint => p !== null);
 }
 
-function toPoint(mb: readonly Float32Array[], wb: readonly Float32Array[], u0: number, win: number, lag: number, rho: number, rho2: number, cand: number, ratio: number, hop: number, lw: number, nBands: number): CoarsePoint {
+function toPoint(mb: readonly Float32Array[], wb: readonly Float32Array[], u0: number, win: number, lag: number, rho: number, rho2: number, cand: number, ratio: number, hop: number, lw: number, nBands: number, alternatives: { lag: number; rho: number }[] = []): CoarsePoint {
   // Parabolic interpolation of the lag for a sub-frame coarse estimate.
   const y0 = windowCorrelation(mb, wb, u0, win, lag - 1, lw, nBands);
   const y2 = windowCorrelation(mb, wb, u0, win, lag + 1, lw, nBands);
   const d = y0 - 2 * rho + y2;
   const frac = d < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (y0 - y2)) / d)) : 0;
   const centre = u0 + win / 2;
-  return { masterTime: centre * hop, dubTime: (centre + lag + frac) * hop * ratio, rho, rhoSecond: rho2, candidate: cand };
+  return {
+    masterTime: centre * hop,
+    dubTime: (centre + lag + frac) * hop * ratio,
+    rho,
+    rhoSecond: rho2,
+    candidate: cand,
+    alternatives: alternatives.map((a) => ({ dubTime: (centre + a.lag) * hop * ratio, rho: a.rho })),
+  };
+}
+
+/** Local maxima other than the best (outside its main lobe) within `floor` of it, strongest first. */
+function rivalPeaks(scores: { lag: number; rho: number }[], bestLag: number, floor: number, max = 3): { lag: number; rho: number }[] {
+  const byLag = new Map<number, number>();
+  for (const x of scores) byLag.set(x.lag, Math.max(byLag.get(x.lag) ?? -1, x.rho));
+  const peaks: { lag: number; rho: number }[] = [];
+  for (const [lag, rho] of byLag) {
+    if (rho < floor || Math.abs(lag - bestLag) <= 3) continue;
+    if (rho >= (byLag.get(lag - 1) ?? -1) && rho >= (byLag.get(lag + 1) ?? -1)) peaks.push({ lag, rho });
+  }
+  peaks.sort((a, b) => b.rho - a.rho);
+  const out: { lag: number; rho: number }[] = [];
+  for (const p of peaks) {
+    if (out.length >= max) break;
+    if (out.every((o) => Math.abs(o.lag - p.lag) > 3)) out.push(p);
+  }
+  return out;
 }
 
 function secondBest(scores: { lag: number; rho: number }[], bestLag: number, lobe: number): number {
