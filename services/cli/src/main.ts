@@ -3,10 +3,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { pino } from 'pino';
-import { analyzePrepared, prepareMedia, StageClock, type AnalysisProgress } from '@sync-analyzer/analysis';
-import { FRAME_RATE_KEYS, SCHEMA_VERSION, type AnalysisResult, type FrameRateKey, type PartialParams } from '@sync-analyzer/engine';
+import { analyzePrepared, checkChannels, prepareMedia, StageClock, type AnalysisProgress } from '@sync-analyzer/analysis';
+import { FRAME_RATE_KEYS, SCHEMA_VERSION, type AllStreamsResult, type FrameRateKey, type PartialParams } from '@sync-analyzer/engine';
 import { checkTools, isInputError, probeMedia, resolveTools, ToolMissingError, type MediaLogger } from '@sync-analyzer/media';
-import { formatSummary } from './summary.ts';
+import { formatChannels, formatSummary } from './summary.ts';
 import { toSelection, UsageError } from './selection-options.ts';
 
 interface AnalyzeFlags {
@@ -87,15 +87,16 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
     clock.lap('probe');
     if (flags.allStreams) {
       const master = await prepareMedia(mp, masterSelection, opts);
-      const tracks: { audio_index: number; description: string; result: AnalysisResult }[] = [];
+      const doc: AllStreamsResult = { schema_version: SCHEMA_VERSION, tracks: [] };
       for (const s of dp.audioStreams) {
         const dub = await prepareMedia(dp, { kind: 'stream', audioIndex: s.audioIndex }, opts);
         const result = await analyzePrepared(master, dub, opts);
-        tracks.push({ audio_index: s.audioIndex, description: dub.decoded.description, result });
+        const channels = await checkChannels(result, master, dub, opts);
+        doc.tracks.push({ audio_index: s.audioIndex, description: dub.decoded.description, result, channels });
       }
       bar?.stop();
-      if (flags.json) process.stdout.write(JSON.stringify({ schema_version: SCHEMA_VERSION, tracks }, null, 2) + '\n');
-      else for (const t of tracks) process.stdout.write(`=== dub audio stream ${t.audio_index}: ${t.description}\n${formatSummary(t.result)}\n\n`);
+      if (flags.json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+      else for (const t of doc.tracks) process.stdout.write(`=== dub audio stream ${t.audio_index}: ${t.description}\n${formatSummary(t.result)}\n${formatChannels(t.channels)}\n`);
       return 0;
     }
     const dubSelection = toSelection({ stream: flags.dubStream, channel: flags.dubChannel, mix: flags.mix }, 'dub');

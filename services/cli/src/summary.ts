@@ -1,5 +1,5 @@
 // The human summary printed by `sync-analyzer analyze` (stdout).
-import { FRAME_RATE_KEYS, type AnalysisResult, type MediaInfo } from '@sync-analyzer/engine';
+import { FRAME_RATE_KEYS, type AnalysisResult, type ChannelCheck, type MediaInfo } from '@sync-analyzer/engine';
 
 const VERDICT_WORDS: Record<AnalysisResult['verdict'], string> = {
   in_sync: 'IN SYNC',
@@ -71,4 +71,11 @@ function tc(seconds: number): string {
   const a = Math.abs(seconds);
   const h = Math.floor(a / 3600), m = Math.floor((a % 3600) / 60), s = a % 60;
   return `${sign}${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${s.toFixed(3).padStart(6, '0')}`;
+}
+
+export function formatChannels(c: ChannelCheck | null): string {
+  if (!c) return 'Channels:   not checked (mono on either side, or no match)\n';
+  const parts = [c.swapped ? 'first two channels SWAPPED' : 'channel order as in the master'];
+  c.inverted.forEach((inv, j) => inv && parts.push(`channel ${j} polarity INVERTED`));
+  return `Channels:   ${parts.join('; ')} (similarity L/R x L/R: ${c.similarity.map((r) => r.join(' ')).join(' | ')})\n`;
 }

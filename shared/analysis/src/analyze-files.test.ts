@@ -19,6 +19,9 @@ const FRAME_24 = 1 / 24;
  */
 const AC3_ENCODER_DELAY = 256 / 48000;
 const PLAIN_DELAYS = [0.5, 1.5, 2.5];
+/** Programmes whose dub, cut at 30 s, the engine reports with an invented segment (see the report). */
+const TAIL_CUT_SEEDS = [3, 5, 6];
+const TAIL_CUT_AT = 30;
 const ENGINE_STAGES = ['head', 'features', 'coarse', 'track', 'refine', 'model'];
 
 const tools = resolveTools();
@@ -85,6 +88,11 @@ describe('analyzeFiles through real ffmpeg', () => {
     await runLimited(Object.values(ENCODINGS).map((e) => () => ff(['-i', f('dub-source.wav'), ...e.args, f(e.file)])));
     // Plain delays (no EQ, no gain) of the same programme.
     await runLimited(PLAIN_DELAYS.map((d) => () => makeDub(f('master.wav'), f(`plain-${d}.wav`), d, { filters: ['volume=1'] })));
+    // Dubs 1.5 s late that stop at 30 s (the tail of the programme is missing).
+    await runLimited(TAIL_CUT_SEEDS.map((seed) => async () => {
+      await makeProgramme(f(`tail-master-${seed}.wav`), seed, DURATION);
+      await makeDub(f(`tail-master-${seed}.wav`), f(`tail-dub-${seed}.wav`), 1.5, { codecArgs: ['-t', String(TAIL_CUT_AT), '-c:a', 'pcm_s16le'] });
+    }));
     // A two-hour mp3 for the cancellation test (low bitrate, looped by stream copy: cheap to make, slow to decode).
     await ff(['-i', f('dub-source.wav'), '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '32k', f('short-32k.mp3')]);
     await ff(['-stream_loop', '119', '-i', f('short-32k.mp3'), '-c', 'copy', f('long.mp3')]);
@@ -138,6 +146,23 @@ describe('analyzeFiles through real ffmpeg', () => {
         assert.ok(off.every((e) => Math.abs(e) < 0.001), `+${d} s: track errors ${off.map((e) => (e * 1000).toFixed(3)).join(' ')} ms`);
       }
     });
+  });
+
+  // Known engine issue (see the report): when the dub stops before the master ends, some
+  // programmes get a zero-length extra segment at the dub's end with a wild offset (e.g. master
+  // 54.347 -> dub 30.000, -24.3 s, confidence 0.99), and the first segment runs past the dub's end.
+  test('a dub that stops at 30 s: the offset, and no segment it does not hold', { todo: 'engine: invented segment at the end of a tail-cut dub' }, async () => {
+    for (const seed of TAIL_CUT_SEEDS) {
+      const r = await analyzeFiles(f(`tail-master-${seed}.wav`), f(`tail-dub-${seed}.wav`), { tools, logger: nullLogger });
+      const what = `seed ${seed}: ${JSON.stringify(r.segments.map((g) => [g.master_start, g.master_end, g.dub_start, g.dub_end, g.offset_seconds].map((x) => +x.toFixed(3))))}`;
+      assert.equal(r.match, true, what);
+      assert.ok(r.offset_seconds !== null && Math.abs(r.offset_seconds - 1.5) < 0.001, what);
+      for (const g of r.segments) {
+        assert.ok(g.master_end - g.master_start > 1, `no zero-length segment: ${what}`);
+        assert.ok(g.dub_end <= TAIL_CUT_AT + 0.001, `segments end inside the dub: ${what}`);
+        assert.ok(Math.abs(g.offset_seconds - 1.5) < 0.001, `every segment at the true offset: ${what}`);
+      }
+    }
   });
 
   test('progress: monotonic, decode then engine stages, ends at 100', async () => {

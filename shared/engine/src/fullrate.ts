@@ -13,7 +13,7 @@ export interface Anchor {
 }
 
 /** Up to `perSegment` well-measured master times per segment, away from its edges. */
-export function fullRateAnchors(out: EngineOutput, perSegment = 3, margin = 2): Anchor[] {
+export function fullRateAnchors(out: Pick<EngineOutput, 'match' | 'drift' | 'segments' | 'offset_track'>, perSegment = 3, margin = 2): Anchor[] {
   if (!out.match || !out.drift) return [];
   const r = out.drift.speed_ratio;
   const anchors: Anchor[] = [];

@@ -119,3 +119,25 @@ export type MediaInfo = z.infer<typeof MediaInfo>;
 export type StreamInfo = z.infer<typeof StreamInfo>;
 export type Drift = z.infer<typeof Drift>;
 export type FrameOffset = z.infer<typeof FrameOffset>;
+
+/** Channel order and polarity of one dub stream against the master, per channel pair. */
+export const ChannelCheck = z.object({
+  swapped: z.boolean().describe('the dub\'s first two channels are swapped relative to the master'),
+  inverted: z.array(z.boolean()).describe('per dub channel (first two): polarity inverted'),
+  similarity: z.array(z.array(z.number())).describe('[master channel][dub channel] signed peak-to-noise of the aligned correlation'),
+});
+export type ChannelCheck = z.infer<typeof ChannelCheck>;
+
+/** `sync-analyzer analyze --all-streams --json`: one result per audio stream of the dub. */
+export const AllStreamsResult = z.object({
+  schema_version: z.literal(SCHEMA_VERSION),
+  tracks: z.array(
+    z.object({
+      audio_index: z.number(),
+      description: z.string(),
+      result: AnalysisResult,
+      channels: ChannelCheck.nullable().describe('null when either side has fewer than two channels or there is no match'),
+    }),
+  ),
+});
+export type AllStreamsResult = z.infer<typeof AllStreamsResult>;
