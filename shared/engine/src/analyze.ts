@@ -134,9 +134,10 @@ export function analyzePair(input: EngineInput): EngineOutput {
 
   const base = { masterHead, dubHead, reference_frame_rate: refKey, parameters: params };
   const silent = [isSilent(fm.energy) ? 'the master is silent' : null, isSilent(fd.energy) ? 'the dub is silent' : null].filter((r): r is string => r !== null);
-  if (silent.length > 0) return noMatch(base, silent, {});
+  // Nothing to match against: no match is certain.
+  if (silent.length > 0) return noMatch(base, silent, {}, 0.99);
   const shortest = Math.min(durationOf(master), durationOf(dub));
-  if (shortest < 2 * params.fine.windowSeconds) return noMatch(base, [`too little audio to compare (${shortest.toFixed(2)} s)`], {});
+  if (shortest < 2 * params.fine.windowSeconds) return noMatch(base, [`too little audio to compare (${shortest.toFixed(2)} s)`], {}, 0.5);
 
   report('coarse', 0);
   const coarse = coarseSearch(fm, fd, params.coarse, (i) => report('coarse', (i + 1) / params.coarse.ratios.length));
@@ -145,7 +146,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
   const byZ = [...coarse].filter((c) => c.candidates.length > 0).sort((a, b) => b.candidates[0]!.z - a.candidates[0]!.z);
   const topZ = byZ[0]?.candidates[0]?.z ?? 0;
   const contenders = byZ.filter((c, i) => i === 0 || (i < params.maxRatioContenders && c.candidates[0]!.z >= params.ratioContenderShare * topZ));
-  if (contenders.length === 0) return noMatch(base, ['no common content found in the overlap'], { coarseZ: topZ });
+  if (contenders.length === 0) return noMatch(base, ['no common content found in the overlap'], { coarseZ: topZ }, 1 - matchProbability({ inlierShare: 0, firstSegmentPoints: 0, medianPeakToNoise: 1, coarseZ: topZ }));
 
   const evaluate = (rr: (typeof contenders)[number], k: number) => {
     const span = 1 / contenders.length;
@@ -187,7 +188,11 @@ export function analyzePair(input: EngineInput): EngineOutput {
     measured: measured.length,
     segments: model.segments.length,
   };
-  if (model.segments.length === 0) return noMatch(base, ['no stretch of the programme matched consistently'], diagnostics);
+  if (model.segments.length === 0) {
+    const none: Evidence = { inlierShare: 0, firstSegmentPoints: 0, medianPeakToNoise: 1, coarseZ };
+    Object.assign(diagnostics, none);
+    return noMatch(base, ['no stretch of the programme matched consistently'], diagnostics, 1 - matchProbability(none));
+  }
 
   const editMap = buildEditMap(master, dub, measured, model, params, params.track.windowSeconds, coarseZ);
   const inliers = model.segments.reduce((n, s) => n + s.members.length, 0);
@@ -201,6 +206,8 @@ export function analyzePair(input: EngineInput): EngineOutput {
   Object.assign(diagnostics, evidence, { inliers, fittedRatio: model.fittedRatio, ratioStdErr: model.ratioStdErr });
   const pMatch = matchProbability(evidence);
   diagnostics.pMatch = pMatch;
+  // What the answer would be, kept for calibration even when it is not reported.
+  diagnostics.candidateOffset = editMap.segments[0]!.offset_seconds - (model.ratio - 1) * editMap.segments[0]!.master_start;
   if (pMatch < params.matchThreshold) {
     return noMatch(base, [`the evidence for a match is weak (${Math.round(pMatch * 100)}% likely)`], diagnostics, 1 - pMatch);
   }
@@ -236,7 +243,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
   };
   return { ...body, ...conclude(body, params.verdict, durationOf(master)) };
 
-  function noMatch(b: typeof base, reasons: string[], diag: Record<string, number>, confidence = 0.5): EngineOutput {
+  function noMatch(b: typeof base, reasons: string[], diag: Record<string, number>, confidence: number): EngineOutput {
     return {
       ...b,
       match: false,
