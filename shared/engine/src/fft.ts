@@ -49,3 +49,41 @@ export function accumulateCrossSpectrum(acc: Float64Array, a: Float64Array, b: F
     acc[i + 1] = acc[i + 1]! + ar * bi - ai * br;
   }
 }
+
+/**
+ * Full spectra of two real signals from one complex FFT (a as the real part, b as the
+ * imaginary part), separated by conjugate symmetry: half the work of two real transforms.
+ */
+export function realSpectraPair(a: ArrayLike<number>, b: ArrayLike<number> | null, size: number): [Float64Array, Float64Array | null] {
+  if (!b) return [realSpectrum(a, size), null];
+  const f = plan(size);
+  const z = new Float64Array(2 * size);
+  const na = Math.min(a.length, size), nb = Math.min(b.length, size);
+  for (let i = 0; i < na; i++) z[2 * i] = a[i]!;
+  for (let i = 0; i < nb; i++) z[2 * i + 1] = b[i]!;
+  const Z = new Float64Array(2 * size);
+  f.transform(Z, z);
+  const A = new Float64Array(2 * size);
+  const B = new Float64Array(2 * size);
+  for (let k = 0; k < size; k++) {
+    const j = k === 0 ? 0 : size - k;
+    const zr = Z[2 * k]!, zi = Z[2 * k + 1]!, cr = Z[2 * j]!, ci = -Z[2 * j + 1]!;
+    // A = (Z[k] + conj(Z[-k])) / 2 ; B = (Z[k] - conj(Z[-k])) / 2i
+    A[2 * k] = 0.5 * (zr + cr);
+    A[2 * k + 1] = 0.5 * (zi + ci);
+    B[2 * k] = 0.5 * (zi - ci);
+    B[2 * k + 1] = -0.5 * (zr - cr);
+  }
+  return [A, B];
+}
+
+/** Full spectra of several real signals, two per complex FFT. */
+export function realSpectra(signals: readonly ArrayLike<number>[], size: number): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let i = 0; i < signals.length; i += 2) {
+    const [a, b] = realSpectraPair(signals[i]!, signals[i + 1] ?? null, size);
+    out.push(a);
+    if (b) out.push(b);
+  }
+  return out;
+}

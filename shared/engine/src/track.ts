@@ -1,7 +1,7 @@
 // Windowed measurements along the master: for each window, the best-matching dub position
 // near each coarse candidate (and, for windows no candidate explains, a search of the whole
 // dub). The result is the raw material for the drift fit and the edit map.
-import { accumulateCrossSpectrum, inverseReal, nextPow2, realSpectrum } from './fft.ts';
+import { accumulateCrossSpectrum, inverseReal, nextPow2, realSpectra, realSpectrum } from './fft.ts';
 import type { Features } from './features.ts';
 
 export interface TrackParams {
@@ -99,7 +99,7 @@ export function measureTrack(
   const chosen = spread(rescue, params.maxRescues);
   if (chosen.length > 0) {
     const size = nextPow2(lw + win + 1);
-    const dubSpectra = warped.map((b) => realSpectrum(b, size));
+    const dubSpectra = realSpectra(warped, size);
     for (const wi of chosen) {
       const u0 = starts[wi]!;
       const cross = new Float64Array(2 * size);
