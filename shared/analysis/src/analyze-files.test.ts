@@ -135,10 +135,9 @@ describe('analyzeFiles through real ffmpeg', () => {
         assert.equal(r.drift?.direction, 'none');
       });
     }
-    // Known engine issue (see the report): for some delays the coarse stage picks the 1000/1001
-    // speed ratio for a plain delay; the windows are then refined on mis-warped audio and the
-    // per-window offsets scatter by about +-1.5 ms (the fitted offset lands ~0.7 ms off).
-    test('every point of the offset track of a plain delay is within 1 ms', { todo: 'engine: coarse stage picks ratio 1000/1001 for a plain delay' }, async () => {
+    // Guards a fixed regression: the coarse stage once picked the 1000/1001 ratio for a plain delay,
+    // and the per-window offsets then scattered by about +-1.5 ms.
+    test('every point of the offset track of a plain delay is within 1 ms', async () => {
       for (const d of PLAIN_DELAYS) {
         const r = await analyse(d);
         const off = r.offset_track.filter((p) => p.confidence > 0).map((p) => p.offset_seconds - d);
@@ -165,24 +164,37 @@ describe('analyzeFiles through real ffmpeg', () => {
     }
   });
 
-  test('progress: monotonic, decode then engine stages, ends at 100', async () => {
+  async function progressEvents(): Promise<AnalysisProgress[]> {
     const events: AnalysisProgress[] = [];
     const r = await analyzeFiles(f('master.wav'), f('dub.mp3'), { tools, logger: nullLogger, onProgress: (p) => events.push({ ...p }) });
     assert.equal(r.match, true);
+    return events;
+  }
+
+  test('progress: decode then engine stages, within 0..100, ends at 100', async () => {
+    const events = await progressEvents();
     assert.ok(events.length >= 5, `${events.length} progress events`);
-    for (let i = 1; i < events.length; i++) {
-      const [a, b] = [events[i - 1]!, events[i]!];
-      assert.ok(b.percent >= a.percent, `progress went back: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
-    }
     for (const e of events) assert.ok(e.percent >= 0 && e.percent <= 100, JSON.stringify(e));
     assert.equal(events.at(-1)?.percent, 100);
     const stages = events.map((e) => e.stage);
     assert.ok(stages.includes('decode'), `stages: ${[...new Set(stages)].join(', ')}`);
-    const engine = stages.filter((s) => ENGINE_STAGES.includes(s));
-    assert.ok(engine.length > 0, `an engine stage among: ${[...new Set(stages)].join(', ')}`);
-    assert.ok(stages.lastIndexOf('decode') < stages.findIndex((s) => ENGINE_STAGES.includes(s)), 'decoding finishes before the engine starts');
+    const firstEngine = stages.findIndex((s) => ENGINE_STAGES.includes(s));
+    assert.ok(firstEngine >= 0, `an engine stage among: ${[...new Set(stages)].join(', ')}`);
+    assert.ok(stages.lastIndexOf('decode') < firstEngine, 'decoding finishes before the engine starts');
     const decode = events.filter((e) => e.stage === 'decode').map((e) => e.percent);
+    assert.ok(decode.every((p, i) => i === 0 || p >= decode[i - 1]!), `decode progress is monotonic: ${decode.join(', ')}`);
     assert.ok(decode.at(-1)! > 0 && decode.every((p) => p < 100), `decode progress ${decode.join(', ')}`);
+  });
+
+  // Known product issue (see the report): the overall progress goes backwards, e.g.
+  // {refine 85} -> {track 73} (the engine re-enters stages when it follows several speed-ratio
+  // contenders), and earlier {done 100} -> {full-rate 99}.
+  test('progress is monotonic non-decreasing over the whole analysis', { todo: 'progress goes backwards between engine stages' }, async () => {
+    const events = await progressEvents();
+    for (let i = 1; i < events.length; i++) {
+      const [a, b] = [events[i - 1]!, events[i]!];
+      assert.ok(b.percent >= a.percent, `progress went back: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
+    }
   });
 
   /** Starts analysing the two-hour pair and aborts at the first decode progress event. */
