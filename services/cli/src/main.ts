@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { pino } from 'pino';
-import { analyzePrepared, checkChannels, prepareMedia, StageClock, type AnalysisProgress } from '@sync-analyzer/analysis';
+import { analyzePrepared, checkChannels, monotonic, prepareMedia, preparePair, probePair, StageClock, type AnalysisProgress } from '@sync-analyzer/analysis';
 import { FRAME_RATE_KEYS, SCHEMA_VERSION, type AllStreamsResult, type FrameRateKey, type PartialParams } from '@sync-analyzer/engine';
 import { checkTools, isInputError, probeMedia, resolveTools, ToolMissingError, type MediaLogger } from '@sync-analyzer/media';
 import { formatChannels, formatSummary } from './summary.ts';
@@ -78,19 +78,25 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
   await checkTools(tools);
   const params = verdictParams(flags);
   const masterSelection = toSelection({ stream: flags.masterStream, channel: flags.masterChannel, mix: flags.mix }, 'master');
+  if (flags.allStreams && (flags.dubStream !== undefined || flags.dubChannel !== undefined)) {
+    throw new UsageError('--all-streams checks every dub stream: it cannot be combined with --dub-stream or --dub-channel');
+  }
+  const dubSelection = toSelection({ stream: flags.dubStream, channel: flags.dubChannel, mix: flags.mix }, 'dub');
   const bar = flags.progress && process.stderr.isTTY ? new ProgressBar() : null;
-  const onProgress = (p: AnalysisProgress) => bar?.update(p);
-  const opts = { tools, logger, params, onProgress };
+  const onProgress = monotonic((p: AnalysisProgress) => bar?.update(p));
+  const opts = { tools, logger, params, onProgress, masterSelection, dubSelection };
   try {
     const clock = new StageClock();
-    const [mp, dp] = await Promise.all([probeMedia(masterPath, { tools, logger }), probeMedia(dubPath, { tools, logger })]);
+    const [mp, dp] = await probePair(masterPath, dubPath, opts);
     clock.lap('probe');
     if (flags.allStreams) {
-      const master = await prepareMedia(mp, masterSelection, opts);
       const doc: AllStreamsResult = { schema_version: SCHEMA_VERSION, tracks: [] };
-      for (const s of dp.audioStreams) {
-        const dub = await prepareMedia(dp, { kind: 'stream', audioIndex: s.audioIndex }, opts);
-        const result = await analyzePrepared(master, dub, opts);
+      const streams = dp.audioStreams;
+      const master = await prepareMedia(mp, masterSelection, opts, (f) => onProgress({ stage: 'decode master', percent: (f * 100) / (streams.length + 1) }));
+      for (const [i, s] of streams.entries()) {
+        const share = (f: number) => ((i + 1 + f) * 100) / (streams.length + 1);
+        const dub = await prepareMedia(dp, { kind: 'stream', audioIndex: s.audioIndex }, opts, (f) => onProgress({ stage: `decode dub stream ${s.audioIndex}`, percent: share(f * 0.5) }));
+        const result = await analyzePrepared(master, dub, { ...opts, onProgress: (p) => onProgress({ stage: `stream ${s.audioIndex}: ${p.stage}`, percent: share(0.5 + p.percent / 200) }) });
         const channels = await checkChannels(result, master, dub, opts);
         doc.tracks.push({ audio_index: s.audioIndex, description: dub.decoded.description, result, channels });
       }
@@ -99,13 +105,7 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
       else for (const t of doc.tracks) process.stdout.write(`=== dub audio stream ${t.audio_index}: ${t.description}\n${formatSummary(t.result)}\n${formatChannels(t.channels)}\n`);
       return 0;
     }
-    const dubSelection = toSelection({ stream: flags.dubStream, channel: flags.dubChannel, mix: flags.mix }, 'dub');
-    const fractions = [0, 0];
-    const decodeProgress = (i: number) => (f: number) => {
-      fractions[i] = f;
-      onProgress({ stage: 'decode', percent: Math.round(((fractions[0]! + fractions[1]!) / 2) * 400) / 10 });
-    };
-    const [master, dub] = await Promise.all([prepareMedia(mp, masterSelection, opts, decodeProgress(0)), prepareMedia(dp, dubSelection, opts, decodeProgress(1))]);
+    const [master, dub] = await preparePair(mp, dp, opts);
     clock.lap('decode');
     const result = await analyzePrepared(master, dub, opts, clock);
     bar?.stop();

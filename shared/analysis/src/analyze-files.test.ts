@@ -150,7 +150,7 @@ describe('analyzeFiles through real ffmpeg', () => {
   // Known engine issue (see the report): when the dub stops before the master ends, some
   // programmes get a zero-length extra segment at the dub's end with a wild offset (e.g. master
   // 54.347 -> dub 30.000, -24.3 s, confidence 0.99), and the first segment runs past the dub's end.
-  test('a dub that stops at 30 s: the offset, and no segment it does not hold', { todo: 'engine: invented segment at the end of a tail-cut dub' }, async () => {
+  test('a dub that stops at 30 s: the offset, and no segment it does not hold', async () => {
     for (const seed of TAIL_CUT_SEEDS) {
       const r = await analyzeFiles(f(`tail-master-${seed}.wav`), f(`tail-dub-${seed}.wav`), { tools, logger: nullLogger });
       const what = `seed ${seed}: ${JSON.stringify(r.segments.map((g) => [g.master_start, g.master_end, g.dub_start, g.dub_end, g.offset_seconds].map((x) => +x.toFixed(3))))}`;
@@ -189,7 +189,7 @@ describe('analyzeFiles through real ffmpeg', () => {
   // Known product issue (see the report): the overall progress goes backwards, e.g.
   // {refine 85} -> {track 73} (the engine re-enters stages when it follows several speed-ratio
   // contenders), and earlier {done 100} -> {full-rate 99}.
-  test('progress is monotonic non-decreasing over the whole analysis', { todo: 'progress goes backwards between engine stages' }, async () => {
+  test('progress is monotonic non-decreasing over the whole analysis', async () => {
     const events = await progressEvents();
     for (let i = 1; i < events.length; i++) {
       const [a, b] = [events[i - 1]!, events[i]!];
@@ -240,7 +240,7 @@ describe('analyzeFiles through real ffmpeg', () => {
   // Known product issue (see the report): analyzeFiles decodes master and dub under Promise.all, so
   // it rejects as soon as the first decode rejects, while the other ffmpeg (SIGTERM sent) may still
   // be running for a few ms (seen up to ~370 ms on a loaded 2-core machine).
-  test('no ffmpeg is running any more when the aborted analysis rejects', { todo: 'analyzeFiles does not wait for the sibling decode to exit' }, async () => {
+  test('no ffmpeg is running any more when the aborted analysis rejects', async () => {
     const { aliveAtRejection } = await abortMidDecode();
     assert.deepEqual(aliveAtRejection, [], `ffmpeg still running at the rejection: ${aliveAtRejection.join(', ')}`);
   });

@@ -23,6 +23,7 @@ import {
 } from '@sync-analyzer/engine';
 import {
   decodePcm,
+  AbortedError,
   probeMedia,
   readWindow,
   type AudioSelection,
@@ -53,8 +54,10 @@ export interface AnalyzeFilesOptions {
   onSpawn?: (pid: number) => void;
 }
 
-// Decoding is about 40% of a typical run; the engine reports the rest.
+// Decoding is about 40% of a typical run; the engine reports most of the rest, then the
+// full-rate polish.
 const DECODE_SHARE = 40;
+const ENGINE_END = 97;
 
 /** A probed and decoded input, reusable across analyses (one master, many dubs). */
 export interface PreparedMedia {
@@ -67,21 +70,70 @@ export interface PreparedMedia {
 
 export async function analyzeFiles(masterPath: string, dubPath: string, opts: AnalyzeFilesOptions): Promise<AnalysisResult> {
   const clock = new StageClock();
-  const progress = opts.onProgress ?? (() => {});
+  const progress = monotonic(opts.onProgress);
   progress({ stage: 'probe', percent: 0 });
-  const [mp, dp] = await Promise.all([
-    probeMedia(masterPath, { tools: opts.tools, logger: opts.logger }),
-    probeMedia(dubPath, { tools: opts.tools, logger: opts.logger }),
-  ]);
+  const [mp, dp] = await probePair(masterPath, dubPath, opts);
   clock.lap('probe');
-  const fractions = { master: 0, dub: 0 };
-  const report = () => progress({ stage: 'decode', percent: round1((DECODE_SHARE * (fractions.master + fractions.dub)) / 2) });
-  const [master, dub] = await Promise.all([
-    prepareMedia(mp, opts.masterSelection, opts, (f) => { fractions.master = f; report(); }),
-    prepareMedia(dp, opts.dubSelection, opts, (f) => { fractions.dub = f; report(); }),
-  ]);
+  const [master, dub] = await preparePair(mp, dp, { ...opts, onProgress: progress });
   clock.lap('decode');
-  return analyzePrepared(master, dub, opts, clock);
+  return analyzePrepared(master, dub, { ...opts, onProgress: progress }, clock);
+}
+
+/** Probes both files at once. */
+export function probePair(masterPath: string, dubPath: string, opts: Pick<AnalyzeFilesOptions, 'tools' | 'logger' | 'signal'>): Promise<[ProbeResult, ProbeResult]> {
+  return settleBoth(
+    (signal) => probeMedia(masterPath, { tools: opts.tools, logger: opts.logger, signal }),
+    (signal) => probeMedia(dubPath, { tools: opts.tools, logger: opts.logger, signal }),
+    opts.signal,
+  );
+}
+
+/** Decodes master and dub in parallel (progress: the decode share of the whole run). */
+export function preparePair(mp: ProbeResult, dp: ProbeResult, opts: AnalyzeFilesOptions): Promise<[PreparedMedia, PreparedMedia]> {
+  const fractions = [0, 0];
+  const report = (i: number) => (f: number) => {
+    fractions[i] = f;
+    opts.onProgress?.({ stage: 'decode', percent: round1((DECODE_SHARE * (fractions[0]! + fractions[1]!)) / 2) });
+  };
+  return settleBoth(
+    (signal) => prepareMedia(mp, opts.masterSelection, { ...opts, signal }, report(0)),
+    (signal) => prepareMedia(dp, opts.dubSelection, { ...opts, signal }, report(1)),
+    opts.signal,
+  );
+}
+
+/**
+ * Runs two tasks together; when one fails the other is aborted, and the promise settles only
+ * after both have (so no ffmpeg is left running behind a rejected analysis).
+ */
+async function settleBoth<A, B>(a: (s: AbortSignal) => Promise<A>, b: (s: AbortSignal) => Promise<B>, parent?: AbortSignal): Promise<[A, B]> {
+  const ctrl = new AbortController();
+  const onAbort = () => ctrl.abort(parent?.reason);
+  if (parent?.aborted) ctrl.abort(parent.reason);
+  parent?.addEventListener('abort', onAbort, { once: true });
+  const failFast = <T>(p: Promise<T>) =>
+    p.catch((e: unknown) => {
+      ctrl.abort(e);
+      throw e;
+    });
+  try {
+    const [ra, rb] = await Promise.allSettled([failFast(a(ctrl.signal)), failFast(b(ctrl.signal))]);
+    if (ra.status === 'fulfilled' && rb.status === 'fulfilled') return [ra.value, rb.value];
+    // Prefer the error that caused the abort over the sibling's AbortedError.
+    const errors = [ra, rb].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+    throw errors.find((e) => !(e instanceof AbortedError)) ?? errors[0];
+  } finally {
+    parent?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Wraps a progress callback so that the percentage never goes backwards. */
+export function monotonic(cb?: (p: AnalysisProgress) => void): (p: AnalysisProgress) => void {
+  let last = 0;
+  return (p) => {
+    last = Math.max(last, Math.min(100, p.percent));
+    cb?.({ stage: p.stage, percent: last });
+  };
 }
 
 /** Decodes one probed input at the analysis rate; onFraction gets 0..1 as decoding goes. */
@@ -113,11 +165,11 @@ export async function prepareMedia(
 export async function analyzePrepared(
   master: PreparedMedia,
   dub: PreparedMedia,
-  opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'onProgress' | 'analysisRate' | 'tools' | 'logger'> & { fullRate?: boolean },
+  opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'onProgress' | 'analysisRate' | 'tools' | 'logger' | 'onSpawn'> & { fullRate?: boolean },
   clock = new StageClock(),
 ): Promise<AnalysisResult> {
   opts.signal?.throwIfAborted();
-  const progress = opts.onProgress ?? (() => {});
+  const progress = monotonic(opts.onProgress);
   let engineStage = 'engine';
   let out = analyzePair({
     master: { samples: master.decoded.pcm, sampleRate: master.decoded.sampleRate },
@@ -131,12 +183,12 @@ export async function analyzePrepared(
         clock.lap(engineStage);
         engineStage = p.stage;
       }
-      progress({ stage: p.stage, percent: round1(DECODE_SHARE + ((100 - DECODE_SHARE) * p.percent) / 100) });
+      if (p.stage !== 'done') progress({ stage: p.stage, percent: round1(DECODE_SHARE + ((ENGINE_END - DECODE_SHARE) * p.percent) / 100) });
     },
   });
   clock.lap(engineStage);
   if (opts.fullRate !== false && out.match) {
-    progress({ stage: 'full-rate', percent: 99 });
+    progress({ stage: 'full-rate', percent: ENGINE_END });
     out = await refineAtFullRate(out, master, dub, opts);
     clock.lap('full-rate');
   }
@@ -157,7 +209,7 @@ async function refineAtFullRate(
   out: EngineOutput,
   master: PreparedMedia,
   dub: PreparedMedia,
-  opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'tools' | 'logger'>,
+  opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'tools' | 'logger' | 'onSpawn'>,
 ): Promise<EngineOutput> {
   const rates = [master, dub].map((m) => Math.max(...m.probe.audioStreams.map((s) => s.sampleRate)));
   const rate = Math.min(48000, ...rates);
@@ -179,6 +231,7 @@ async function refineAtFullRate(
         duration,
         sampleRate: rate,
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
       });
     const [mw, dw] = await Promise.all([read(master, mStart, 2 * half), read(dub, dStart, 2 * half * r + 2 * pad)]);
     const fine = refineAt({ samples: mw, sampleRate: rate }, { samples: dw, sampleRate: rate }, half, a.dubTime - dStart, r, FULL_RATE_FINE);

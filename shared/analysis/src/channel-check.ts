@@ -12,6 +12,7 @@ export interface ChannelCheckOptions {
   tools: MediaTools;
   logger: MediaLogger;
   signal?: AbortSignal;
+  onSpawn?: (pid: number) => void;
 }
 
 function streamOf(m: PreparedMedia) {
@@ -48,6 +49,7 @@ export async function checkChannels(result: AnalysisResult, master: PreparedMedi
         duration,
         sampleRate: CHECK_RATE,
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
       });
     const [m0, m1, d0, d1] = await Promise.all([
       read(master, ms.audioIndex, 0, mStart, 2 * half),

@@ -9,7 +9,7 @@ import { DEFAULT_FEATURE_PARAMS, extractFeatures, maskFeatures, warpBands, type 
 import { refineAt, type FineMeasurement, type FineParams } from './fine.ts';
 import { describeOffset, framesTable, frameRateKeyFor, offsetToFrames } from './frames.ts';
 import { detectHead, headMask } from './head.ts';
-import { CANDIDATE_RATIOS, fitModel, median, type MeasuredPoint, type ModelParams } from './model.ts';
+import { CANDIDATE_RATIOS, dropOverlappingSegments, fitModel, median, type MeasuredPoint, type ModelParams } from './model.ts';
 import { durationOf, type PcmTrack } from './pcm.ts';
 import type { Drift, FrameRateKey, Gap, HeadReport, Segment, TrackPoint, Verdict } from './result.ts';
 import { measureTrack, type TrackParams } from './track.ts';
@@ -168,7 +168,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
         measured.push({ masterTime: p.masterTime, dubTime: best.dubTime, weight: Math.min(best.peakToNoise, 50), inverted: best.inverted, peakToNoise: best.peakToNoise });
       }
     });
-    const model = fitModel(measured, rr.ratio, params.model);
+    const model = dropOverlappingSegments(fitModel(measured, rr.ratio, params.model), measured, params.track.windowSeconds / 2);
     const support = model.segments.reduce((acc, sg) => acc + sg.members.reduce((a, i) => a + measured[i]!.weight, 0), 0);
     return { rr, coarsePoints, measured, model, support };
   };

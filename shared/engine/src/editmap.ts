@@ -8,6 +8,9 @@ import type { Gap, Segment } from './result.ts';
 
 export const boundaryDefaults: BoundaryParams = { blockSeconds: 0.25, stepSeconds: 0.05 };
 
+/** Shorter stretches (after clipping to both programmes) are not reported as segments. */
+const MIN_SEGMENT_SECONDS = 1;
+
 interface EditMapParams {
   boundary: BoundaryParams;
   track: { hopSeconds: number };
@@ -40,8 +43,14 @@ export function buildEditMap(
     ends[k] = Math.max(starts[k]!, b.masterEnd);
     starts[k + 1] = Math.min(ends[k + 1]!, b.masterStart);
   }
-  const segments: Segment[] = segs.map((s, k) => {
+  // Keep every segment inside both programmes (the dub may stop before the master does).
+  segs.forEach((s, k) => {
+    starts[k] = Math.max(starts[k]!, 0, -s.intercept / r);
+    ends[k] = Math.min(ends[k]!, masterDur, (dubDur - s.intercept) / r);
+  });
+  const segments: Segment[] = segs.flatMap((s, k) => {
     const ms = starts[k]!, me = ends[k]!;
+    if (me - ms < MIN_SEGMENT_SECONDS) return [];
     const span = Math.max(me - ms, 1e-9);
     const expected = Math.max(1, span / params.track.hopSeconds);
     const confidence = matchProbability({
@@ -50,7 +59,7 @@ export function buildEditMap(
       medianPeakToNoise: median(s.members.map((i) => points[i]!.peakToNoise)),
       coarseZ,
     });
-    return {
+    return [{
       master_start: ms,
       master_end: me,
       dub_start: r * ms + s.intercept,
@@ -58,7 +67,7 @@ export function buildEditMap(
       offset_seconds: (r - 1) * ms + s.intercept,
       offset_end_seconds: (r - 1) * me + s.intercept,
       confidence,
-    };
+    }];
   });
   return { segments, gaps: gapsBetween(segments) };
 }

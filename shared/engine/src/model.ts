@@ -218,3 +218,26 @@ export function weightedMedian(xs: number[], ws: number[]): number {
   }
   return xs[idx[idx.length - 1]!] ?? 0;
 }
+
+/**
+ * Each dub instant plays at most one master instant: a segment whose measurements land inside
+ * the dub span of a better-supported segment is a false match (repetitive music, a look-alike
+ * passage) and its points become outliers. Spans are widened by `slack` seconds.
+ */
+export function dropOverlappingSegments(model: Model, points: readonly MeasuredPoint[], slack: number): Model {
+  const support = (s: ModelSegment) => s.members.reduce((a, i) => a + points[i]!.weight, 0);
+  const ranked = [...model.segments].sort((a, b) => support(b) - support(a));
+  const kept: { seg: ModelSegment; lo: number; hi: number }[] = [];
+  const outliers = [...model.outliers];
+  for (const seg of ranked) {
+    const dubs = seg.members.map((i) => points[i]!.dubTime);
+    const inside = dubs.filter((d) => kept.some((k) => d >= k.lo && d <= k.hi)).length;
+    if (inside * 2 > dubs.length) {
+      outliers.push(...seg.members);
+      continue;
+    }
+    kept.push({ seg, lo: Math.min(...dubs) - slack, hi: Math.max(...dubs) + slack });
+  }
+  const segments = model.segments.filter((s) => kept.some((k) => k.seg === s));
+  return { ...model, segments, outliers };
+}
