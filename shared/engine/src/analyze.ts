@@ -5,14 +5,14 @@
 import { boundaryDefaults, buildEditMap } from './editmap.ts';
 import { coarseSearch, type CoarseParams } from './coarse.ts';
 import { matchProbability, type Evidence } from './confidence.ts';
-import { DEFAULT_FEATURE_PARAMS, extractFeatures, maskFeatures, warpBands, type FeatureParams, type Features } from './features.ts';
+import { DEFAULT_FEATURE_PARAMS, extractFeatures, maskFeatures, poolFeatures, warpBands, type FeatureParams, type Features } from './features.ts';
 import { refineAt, type FineMeasurement, type FineParams } from './fine.ts';
 import { describeOffset, framesTable, frameRateKeyFor, offsetToFrames } from './frames.ts';
 import { detectHead, headMask } from './head.ts';
 import { CANDIDATE_RATIOS, dropOverlappingSegments, fitModel, median, type MeasuredPoint, type ModelParams } from './model.ts';
 import { durationOf, type PcmTrack } from './pcm.ts';
 import type { Drift, FrameRateKey, Gap, HeadReport, Segment, TrackPoint, Verdict } from './result.ts';
-import { measureTrack, type TrackParams } from './track.ts';
+import { measureTrack, searchWholeDub, spread, type CoarsePoint, type TrackParams } from './track.ts';
 import type { BoundaryParams } from './boundaries.ts';
 
 export const ENGINE_NAME = 'sync-analyzer-engine';
@@ -49,8 +49,8 @@ export interface EngineParams {
 
 export const DEFAULT_PARAMS: EngineParams = {
   features: DEFAULT_FEATURE_PARAMS,
-  coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 8, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1, decimate: 2 },
-  track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 0.6, rescueBelow: 0.2, maxRescues: 40, minActivity: 0.05, acceptContinuity: 0.35, ambiguity: 0.08 },
+  coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 6, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1, decimate: 2 },
+  track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 0.6, maxRescues: 24, minActivity: 0.05, acceptContinuity: 0.35, ambiguity: 0.08 },
   fine: { windowSeconds: 1.9, searchSeconds: 0.04, phatBeta: 0.75, lowCutHz: 80 },
   model: { tolerance: 0.012, minRun: 2, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 },
   boundary: boundaryDefaults,
@@ -140,7 +140,9 @@ export function analyzePair(input: EngineInput): EngineOutput {
   if (shortest < 2 * params.fine.windowSeconds) return noMatch(base, [`too little audio to compare (${shortest.toFixed(2)} s)`], {}, 0.5);
 
   report('coarse', 0);
-  const coarse = coarseSearch(fm, fd, params.coarse, (i) => report('coarse', (i + 1) / params.coarse.ratios.length));
+  const pm = poolFeatures(fm, params.coarse.decimate);
+  const pd = poolFeatures(fd, params.coarse.decimate);
+  const coarse = coarseSearch(pm, pd, params.coarse, (i) => report('coarse', (i + 1) / params.coarse.ratios.length));
   // Ratios whose coarse peak is close to the best one are all followed through the track and
   // the PCM refinement: on weak or periodic material the coarse z-score alone can pick wrongly.
   const byZ = [...coarse].filter((c) => c.candidates.length > 0).sort((a, b) => b.candidates[0]!.z - a.candidates[0]!.z);
@@ -152,13 +154,12 @@ export function analyzePair(input: EngineInput): EngineOutput {
     const span = 1 / contenders.length;
     const candidates = rr.candidates.filter((c, i) => i === 0 || c.z >= params.minCandidateZ);
     report('track', k * span);
-    const warped = warpBands(fd.bands, rr.ratio);
-    const coarsePoints = measureTrack(fm, warped, rr.ratio, candidates.map((c) => c.intercept), params.track, (f) => report('track', (k + f) * span));
+    const warped = warpBands(pd.bands, rr.ratio);
+    const coarsePoints = measureTrack(pm, warped, rr.ratio, candidates.map((c) => c.intercept), params.track, (f) => report('track', (k + f) * span));
     report('refine', k * span);
     const measured: (MeasuredPoint & { inverted: boolean; peakToNoise: number })[] = [];
-    coarsePoints.forEach((p, i) => {
-      if (i % 16 === 0) report('refine', (k + i / coarsePoints.length) * span);
-      // The feature match may be ambiguous (periodic music): the PCM decides between rivals.
+    // The feature match may be ambiguous (periodic music): the PCM decides between rivals.
+    const refine = (p: CoarsePoint) => {
       let best: FineMeasurement | null = null;
       for (const dubTime of [p.dubTime, ...p.alternatives.map((a) => a.dubTime)]) {
         const fine = refineAt(master, dub, p.masterTime, dubTime, rr.ratio, params.fine);
@@ -166,8 +167,20 @@ export function analyzePair(input: EngineInput): EngineOutput {
       }
       if (best && best.peakToNoise >= params.minPeakToNoise) {
         measured.push({ masterTime: p.masterTime, dubTime: best.dubTime, weight: Math.min(best.peakToNoise, 50), inverted: best.inverted, peakToNoise: best.peakToNoise });
+        return true;
       }
+      return false;
+    };
+    const failed: CoarsePoint[] = [];
+    coarsePoints.forEach((p, i) => {
+      if (i % 16 === 0) report('refine', (k + i / coarsePoints.length) * span);
+      if (!refine(p)) failed.push(p);
     });
+    // Windows no candidate explained on the PCM: search them against the whole dub (a scene
+    // that moved far), at most maxRescues of them, spread over the programme.
+    const rescue = spread(failed, params.track.maxRescues);
+    searchWholeDub(pm, warped, rr.ratio, rescue.map((p) => p.masterTime), rescue, params.track).forEach(refine);
+    measured.sort((a, b) => a.masterTime - b.masterTime);
     const model = dropOverlappingSegments(fitModel(measured, rr.ratio, params.model), measured, params.track.windowSeconds / 2);
     const support = model.segments.reduce((acc, sg) => acc + sg.members.reduce((a, i) => a + measured[i]!.weight, 0), 0);
     return { rr, coarsePoints, measured, model, support };

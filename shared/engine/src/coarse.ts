@@ -28,15 +28,15 @@ export interface CoarseParams {
   minOverlapShare: number;
   /** Peaks closer than this (seconds) count as one. */
   peakSeparationSeconds: number;
-  /** Feature frames pooled per coarse frame (the track stage restores full resolution). */
+  /** Feature frames pooled per coarse frame (also the track stage's resolution; the PCM stage restores precision). */
   decimate: number;
 }
 
 export function coarseSearch(master: Features, dub: Features, params: CoarseParams, onRatioDone?: (i: number) => void): CoarseRatioResult[] {
-  const d = Math.max(1, Math.round(params.decimate));
-  const hop = master.hopSeconds * d;
-  const mBands = master.bands.map((b) => pool(b, d));
-  const dBands = dub.bands.map((b) => pool(b, d));
+  // The caller passes features already pooled by params.decimate.
+  const hop = master.hopSeconds;
+  const mBands = master.bands;
+  const dBands = dub.bands;
   const lm = mBands[0]?.length ?? 0;
   const ld = dBands[0]?.length ?? 0;
   const maxWarpedLen = Math.max(...params.ratios.map((r) => Math.floor((ld - 1) / r) + 1));
@@ -101,17 +101,4 @@ function pickPeaks(corr: Float64Array, size: number, lm: number, lw: number, nBa
     const overlap = Math.min(lm, lw - lag) - Math.max(0, -lag);
     return { intercept: (lag + frac) * hop * ratio, z: (y1 - med) / mad, overlapSeconds: overlap * hop };
   });
-}
-
-/** Mean of each run of d frames. */
-function pool(x: Float32Array, d: number): Float32Array {
-  if (d === 1) return x;
-  const n = Math.floor(x.length / d);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += x[i * d + k]!;
-    out[i] = s / d;
-  }
-  return out;
 }

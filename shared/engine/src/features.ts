@@ -196,3 +196,20 @@ export function warpBands(bands: readonly Float32Array[], ratio: number, outLeng
     return out;
   });
 }
+
+/** Features with `d` frames pooled into one (mean): the coarse and track stages' resolution. */
+export function poolFeatures(f: Features, d: number): Features {
+  if (d <= 1) return f;
+  const pool = (x: Float32Array) => {
+    const n = Math.floor(x.length / d);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += x[i * d + k]!;
+      out[i] = s / d;
+    }
+    return out;
+  };
+  const bands = f.bands.map(pool);
+  return { rate: f.rate / d, hopSeconds: f.hopSeconds * d, length: bands[0]?.length ?? 0, bands, energy: pool(f.energy) };
+}

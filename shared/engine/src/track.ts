@@ -1,7 +1,7 @@
 // Windowed measurements along the master: for each window, the best-matching dub position
 // near each coarse candidate (and, for windows no candidate explains, a search of the whole
 // dub). The result is the raw material for the drift fit and the edit map.
-import { accumulateCrossSpectrum, inverseReal, nextPow2, realSpectra, realSpectrum } from './fft.ts';
+import { accumulateCrossSpectrum, inverseReal, nextPow2, realSpectra } from './fft.ts';
 import type { Features } from './features.ts';
 
 export interface TrackParams {
@@ -9,9 +9,7 @@ export interface TrackParams {
   hopSeconds: number;
   /** Search radius around each candidate, seconds. */
   searchSeconds: number;
-  /** Windows whose best correlation is below this are searched against the whole dub. */
-  rescueBelow: number;
-  /** At most this many windows get a whole-dub search. */
+  /** At most this many windows without a good PCM match get a whole-dub search. */
   maxRescues: number;
   /** Rival feature peaks within this much of the best are refined on the PCM too. */
   ambiguity: number;
@@ -64,7 +62,6 @@ export function measureTrack(
   const points: (CoarsePoint | null)[] = [];
   let prevLag: number | null = null;
   let prevCand = -1;
-  const rescue: number[] = [];
   starts.forEach((u0, wi) => {
     onProgress?.(wi / starts.length);
     if (activity[wi]! < params.minActivity * medAct || activity[wi]! <= 1e-9) {
@@ -92,37 +89,50 @@ export function measureTrack(
       prevLag = best.lag;
       prevCand = best.cand;
     }
-    if (best.rho < params.rescueBelow) rescue.push(wi);
     points.push(best.cand >= 0 ? toPoint(master.bands, warped, u0, win, best.lag, best.rho, secondBest(scores, best.lag, 3), best.cand, ratio, hop, lw, nBands, rivalPeaks(scores, best.lag, best.rho - params.ambiguity)) : null);
   });
-  // Whole-dub search for the windows no candidate explains (scene moved far, or missing).
-  const chosen = spread(rescue, params.maxRescues);
-  if (chosen.length > 0) {
-    const size = nextPow2(lw + win + 1);
-    const dubSpectra = realSpectra(warped, size);
-    for (const wi of chosen) {
-      const u0 = starts[wi]!;
-      const cross = new Float64Array(2 * size);
-      master.bands.forEach((band, b) => accumulateCrossSpectrum(cross, realSpectrum(band.subarray(u0, u0 + win), size), dubSpectra[b]!));
-      const corr = inverseReal(cross, size);
-      // corr[L] = sum_u m(u0+u) w(u+L); the window's lag relative to master frame u0 is L - u0.
-      let bestL = 0, bestV = -Infinity;
-      for (let L = 0; L <= lw - win; L++) if (corr[L]! > bestV) { bestV = corr[L]!; bestL = L; }
-      const lag = bestL - u0;
-      const rho = windowCorrelation(master.bands, warped, u0, win, lag, lw, nBands);
-      const prev = points[wi];
-      if (!prev || rho > prev.rho) {
-        const scores: { lag: number; rho: number }[] = [];
-        for (let l = lag - R; l <= lag + R; l++) scores.push({ lag: l, rho: windowCorrelation(master.bands, warped, u0, win, l, lw, nBands) });
-        const rivals = prev ? Math.max(secondBest(scores, lag, 3), prev.rho) : secondBest(scores, lag, 3);
-        const point = toPoint(master.bands, warped, u0, win, lag, rho, rivals, -1, ratio, hop, lw, nBands, rivalPeaks(scores, lag, rho - params.ambiguity));
-        if (prev) point.alternatives.push({ dubTime: prev.dubTime, rho: prev.rho });
-        points[wi] = point;
-      }
-    }
-  }
   onProgress?.(1);
   return points.filter((p): p is CoarsePoint => p !== null);
+}
+
+/**
+ * Whole-dub search for windows centred on the given master times (a scene moved far, or the
+ * candidates missed it): FFT correlation of the window against all of the warped dub.
+ * `previous` (same order) are the earlier estimates, kept as alternatives.
+ */
+export function searchWholeDub(
+  master: Features,
+  warped: readonly Float32Array[],
+  ratio: number,
+  masterTimes: readonly number[],
+  previous: readonly (CoarsePoint | null)[],
+  params: TrackParams,
+): CoarsePoint[] {
+  const hop = master.hopSeconds;
+  const win = Math.min(Math.max(8, Math.round(params.windowSeconds / hop)), master.length);
+  const R = Math.max(2, Math.round(params.searchSeconds / hop));
+  const lw = warped[0]?.length ?? 0;
+  const nBands = master.bands.length;
+  if (masterTimes.length === 0 || lw < win) return [];
+  const size = nextPow2(lw + win + 1);
+  const dubSpectra = realSpectra(warped, size);
+  return masterTimes.map((t, k) => {
+    const u0 = Math.max(0, Math.min(master.length - win, Math.round(t / hop - win / 2)));
+    const cross = new Float64Array(2 * size);
+    realSpectra(master.bands.map((band) => band.subarray(u0, u0 + win)), size).forEach((spec, b) => accumulateCrossSpectrum(cross, spec, dubSpectra[b]!));
+    const corr = inverseReal(cross, size);
+    // corr[L] = sum_u m(u0+u) w(u+L); the window's lag relative to master frame u0 is L - u0.
+    let bestL = 0, bestV = -Infinity;
+    for (let L = 0; L <= lw - win; L++) if (corr[L]! > bestV) { bestV = corr[L]!; bestL = L; }
+    const lag = bestL - u0;
+    const scores: { lag: number; rho: number }[] = [];
+    for (let l = lag - R; l <= lag + R; l++) scores.push({ lag: l, rho: windowCorrelation(master.bands, warped, u0, win, l, lw, nBands) });
+    const rho = windowCorrelation(master.bands, warped, u0, win, lag, lw, nBands);
+    const point = toPoint(master.bands, warped, u0, win, lag, rho, secondBest(scores, lag, 3), -1, ratio, hop, lw, nBands, rivalPeaks(scores, lag, rho - params.ambiguity));
+    const prev = previous[k];
+    if (prev) point.alternatives.push({ dubTime: prev.dubTime, rho: prev.rho }, ...prev.alternatives);
+    return point;
+  });
 }
 
 function toPoint(mb: readonly Float32Array[], wb: readonly Float32Array[], u0: number, win: number, lag: number, rho: number, rho2: number, cand: number, ratio: number, hop: number, lw: number, nBands: number, alternatives: { lag: number; rho: number }[] = []): CoarsePoint {
@@ -190,9 +200,9 @@ export function windowCorrelation(mb: readonly Float32Array[], wb: readonly Floa
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : -1;
 }
 
-function spread(items: number[], max: number): number[] {
+export function spread<T>(items: T[], max: number): T[] {
   if (items.length <= max) return items;
-  const out: number[] = [];
+  const out: T[] = [];
   for (let i = 0; i < max; i++) out.push(items[Math.floor((i * items.length) / max)]!);
   return out;
 }
