@@ -24,6 +24,7 @@ import {
 import {
   decodePcm,
   AbortedError,
+  MediaInputError,
   probeMedia,
   readWindow,
   type AudioSelection,
@@ -34,6 +35,8 @@ import {
 } from '@sync-analyzer/media';
 
 export const DEFAULT_ANALYSIS_RATE = 8000;
+/** Longest programme accepted: memory is about 16 KB per second per file at 8 kHz. */
+export const DEFAULT_MAX_DURATION_SECONDS = 6 * 3600;
 
 export interface AnalysisProgress {
   stage: string;
@@ -52,6 +55,8 @@ export interface AnalyzeFilesOptions {
   onProgress?: (p: AnalysisProgress) => void;
   /** PIDs of the ffmpeg children, for cancellation checks. */
   onSpawn?: (pid: number) => void;
+  /** Longer programmes are refused as bad input (default 6 h). */
+  maxDurationSeconds?: number;
 }
 
 // Decoding is about 40% of a typical run; the engine reports most of the rest, then the
@@ -144,6 +149,10 @@ export async function prepareMedia(
   onFraction?: (f: number) => void,
 ): Promise<PreparedMedia> {
   const rate = opts.analysisRate ?? DEFAULT_ANALYSIS_RATE;
+  const maxDuration = opts.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS;
+  if (probe.duration !== null && probe.duration > maxDuration) {
+    throw new MediaInputError('too_long', probe.path, `${(probe.duration / 3600).toFixed(2)} h; the limit is ${(maxDuration / 3600).toFixed(2)} h`);
+  }
   const featureParams = mergeParams(opts.params).features;
   const extractor = new FeatureExtractor(rate, featureParams, Math.ceil(((probe.duration ?? 60) + 1) / featureParams.hopSeconds));
   const decoded = await decodePcm(probe.path, {

@@ -12,7 +12,8 @@ export type MediaInputErrorCode =
   | 'empty'
   | 'corrupt'
   | 'bad_selection'
-  | 'permission';
+  | 'permission'
+  | 'too_long';
 
 const REASONS: Record<MediaInputErrorCode, string> = {
   not_found: 'file not found',
@@ -23,6 +24,7 @@ const REASONS: Record<MediaInputErrorCode, string> = {
   corrupt: 'corrupt or unsupported audio, nothing could be decoded',
   bad_selection: 'audio selection does not match the file',
   permission: 'permission denied',
+  too_long: 'programme longer than the analysis accepts',
 };
 
 /** Bad input from the user: the file or the selection. Never worth retrying. */
