@@ -62,6 +62,8 @@ export const DEFAULT_PARAMS: EngineParams = {
   matchThreshold: 0.5,
 };
 
+type Measured = MeasuredPoint & { inverted: boolean; peakToNoise: number };
+
 export interface Progress {
   stage: string;
   /** 0-100 over the whole engine run. */
@@ -157,32 +159,42 @@ export function analyzePair(input: EngineInput): EngineOutput {
     const warped = warpBands(pd.bands, rr.ratio);
     const coarsePoints = measureTrack(pm, warped, rr.ratio, candidates.map((c) => c.intercept), params.track, (f) => report('track', (k + f) * span));
     report('refine', k * span);
-    const measured: (MeasuredPoint & { inverted: boolean; peakToNoise: number })[] = [];
     // The feature match may be ambiguous (periodic music): the PCM decides between rivals.
-    const refine = (p: CoarsePoint) => {
-      let best: FineMeasurement | null = null;
-      for (const dubTime of [p.dubTime, ...p.alternatives.map((a) => a.dubTime)]) {
-        const fine = refineAt(master, dub, p.masterTime, dubTime, rr.ratio, params.fine);
-        if (fine && (!best || fine.peakToNoise > best.peakToNoise)) best = fine;
-      }
-      if (best && best.peakToNoise >= params.minPeakToNoise) {
-        measured.push({ masterTime: p.masterTime, dubTime: best.dubTime, weight: Math.min(best.peakToNoise, 50), inverted: best.inverted, peakToNoise: best.peakToNoise });
-        return true;
-      }
-      return false;
+    // `fineRatio` resamples the dub: a wrong ratio smears the PCM correlation, so when the model
+    // finds another ratio than the coarse one, the measurements are taken again with it.
+    const measureAll = (fineRatio: number) => {
+      const measured: Measured[] = [];
+      const refine = (p: CoarsePoint) => {
+        let best: FineMeasurement | null = null;
+        for (const dubTime of [p.dubTime, ...p.alternatives.map((a) => a.dubTime)]) {
+          const fine = refineAt(master, dub, p.masterTime, dubTime, fineRatio, params.fine);
+          if (fine && (!best || fine.peakToNoise > best.peakToNoise)) best = fine;
+        }
+        if (best && best.peakToNoise >= params.minPeakToNoise) {
+          measured.push({ masterTime: p.masterTime, dubTime: best.dubTime, weight: Math.min(best.peakToNoise, 50), inverted: best.inverted, peakToNoise: best.peakToNoise });
+          return true;
+        }
+        return false;
+      };
+      const failed: CoarsePoint[] = [];
+      coarsePoints.forEach((p, i) => {
+        if (i % 16 === 0) report('refine', (k + i / coarsePoints.length) * span);
+        if (!refine(p)) failed.push(p);
+      });
+      // Windows no candidate explained on the PCM: search them against the whole dub (a scene
+      // that moved far), at most maxRescues of them, spread over the programme.
+      const rescue = spread(failed, params.track.maxRescues);
+      searchWholeDub(pm, warped, rr.ratio, rescue.map((p) => p.masterTime), rescue, params.track).forEach(refine);
+      measured.sort((a, b) => a.masterTime - b.masterTime);
+      const model = dropOverlappingSegments(fitModel(measured, rr.ratio, params.model), measured, params.track.windowSeconds / 2);
+      const support = model.segments.reduce((acc, sg) => acc + sg.members.reduce((a, i) => a + measured[i]!.weight, 0), 0);
+      return { measured, model, support };
     };
-    const failed: CoarsePoint[] = [];
-    coarsePoints.forEach((p, i) => {
-      if (i % 16 === 0) report('refine', (k + i / coarsePoints.length) * span);
-      if (!refine(p)) failed.push(p);
-    });
-    // Windows no candidate explained on the PCM: search them against the whole dub (a scene
-    // that moved far), at most maxRescues of them, spread over the programme.
-    const rescue = spread(failed, params.track.maxRescues);
-    searchWholeDub(pm, warped, rr.ratio, rescue.map((p) => p.masterTime), rescue, params.track).forEach(refine);
-    measured.sort((a, b) => a.masterTime - b.masterTime);
-    const model = dropOverlappingSegments(fitModel(measured, rr.ratio, params.model), measured, params.track.windowSeconds / 2);
-    const support = model.segments.reduce((acc, sg) => acc + sg.members.reduce((a, i) => a + measured[i]!.weight, 0), 0);
+    let { measured, model, support } = measureAll(rr.ratio);
+    if (model.segments.length > 0 && Math.abs(model.ratio - rr.ratio) > 1e-7) {
+      const again = measureAll(model.ratio);
+      if (again.support > support) ({ measured, model, support } = again);
+    }
     return { rr, coarsePoints, measured, model, support };
   };
   let chosen = evaluate(contenders[0]!, 0);
