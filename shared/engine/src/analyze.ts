@@ -52,7 +52,7 @@ export const DEFAULT_PARAMS: EngineParams = {
   coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 6, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1, decimate: 2 },
   track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 0.6, maxRescues: 24, minActivity: 0.05, acceptContinuity: 0.35, ambiguity: 0.08 },
   fine: { windowSeconds: 1.9, searchSeconds: 0.04, phatBeta: 0.75, lowCutHz: 80 },
-  model: { tolerance: 0.012, minRun: 2, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 },
+  model: { tolerance: 0.012, minRun: 2, strongPoint: 15, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 },
   boundary: boundaryDefaults,
   verdict: { inSyncFrames: 1, driftMinFrames: 1, defaultFrameRate: '24' },
   minPeakToNoise: 5,
@@ -141,6 +141,9 @@ export function analyzePair(input: EngineInput): EngineOutput {
   const shortest = Math.min(durationOf(master), durationOf(dub));
   if (shortest < 2 * params.fine.windowSeconds) return noMatch(base, [`too little audio to compare (${shortest.toFixed(2)} s)`], {}, 0.5);
 
+  // Short programmes get shorter track windows (at least ~10 per programme, never under 6 s).
+  const trackWindow = Math.min(params.track.windowSeconds, Math.max(6, shortest / 10));
+  const track: TrackParams = { ...params.track, windowSeconds: trackWindow, hopSeconds: (params.track.hopSeconds * trackWindow) / params.track.windowSeconds };
   report('coarse', 0);
   const pm = poolFeatures(fm, params.coarse.decimate);
   const pd = poolFeatures(fd, params.coarse.decimate);
@@ -157,7 +160,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
     const candidates = rr.candidates.filter((c, i) => i === 0 || c.z >= params.minCandidateZ);
     report('track', k * span);
     const warped = warpBands(pd.bands, rr.ratio);
-    const coarsePoints = measureTrack(pm, warped, rr.ratio, candidates.map((c) => c.intercept), params.track, (f) => report('track', (k + f) * span));
+    const coarsePoints = measureTrack(pm, warped, rr.ratio, candidates.map((c) => c.intercept), track, (f) => report('track', (k + f) * span));
     report('refine', k * span);
     // The feature match may be ambiguous (periodic music): the PCM decides between rivals.
     // `fineRatio` resamples the dub: a wrong ratio smears the PCM correlation, so when the model
@@ -183,10 +186,10 @@ export function analyzePair(input: EngineInput): EngineOutput {
       });
       // Windows no candidate explained on the PCM: search them against the whole dub (a scene
       // that moved far), at most maxRescues of them, spread over the programme.
-      const rescue = spread(failed, params.track.maxRescues);
-      searchWholeDub(pm, warped, rr.ratio, rescue.map((p) => p.masterTime), rescue, params.track).forEach(refine);
+      const rescue = spread(failed, track.maxRescues);
+      searchWholeDub(pm, warped, rr.ratio, rescue.map((p) => p.masterTime), rescue, track).forEach(refine);
       measured.sort((a, b) => a.masterTime - b.masterTime);
-      const model = dropOverlappingSegments(fitModel(measured, rr.ratio, params.model), measured, params.track.windowSeconds / 2);
+      const model = dropOverlappingSegments(fitModel(measured, rr.ratio, params.model), measured, track.windowSeconds / 2);
       const support = model.segments.reduce((acc, sg) => acc + sg.members.reduce((a, i) => a + measured[i]!.weight, 0), 0);
       return { measured, model, support };
     };
@@ -219,7 +222,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
     return noMatch(base, ['no stretch of the programme matched consistently'], diagnostics, 1 - matchProbability(none));
   }
 
-  const editMap = buildEditMap(master, dub, measured, model, params, params.track.windowSeconds, coarseZ);
+  const editMap = buildEditMap(master, dub, measured, model, { ...params, track }, track.windowSeconds, coarseZ);
   const inliers = model.segments.reduce((n, s) => n + s.members.length, 0);
   const first = model.segments.reduce((a, b) => (a.members.length && measured[a.members[0]!]!.masterTime <= measured[b.members[0]!]!.masterTime ? a : b));
   const evidence: Evidence = {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fitModel, STANDARD_RATIOS, type MeasuredPoint } from './model.ts';
 import { createRng } from './prng.ts';
 
-const params = { tolerance: 0.012, minRun: 2, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 };
+const params = { tolerance: 0.012, minRun: 2, strongPoint: 15, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 };
 
 function points(fn: (t: number) => number | null, seconds = 1800, hop = 7.5, noise = 0.0002, seed = 1): MeasuredPoint[] {
   const rng = createRng(seed);
@@ -38,7 +38,7 @@ describe('fitModel', () => {
   test('edits give one segment per intercept, outliers are dropped', () => {
     const rng = createRng(9);
     const pts = points((t) => (t < 600 ? t + 1 : t < 1200 ? t - 9 : t + 3)).map((p) =>
-      rng.next() < 0.1 ? { ...p, dubTime: p.dubTime + rng.uniform(-30, 30) } : p,
+      rng.next() < 0.1 ? { ...p, dubTime: p.dubTime + rng.uniform(-30, 30), weight: 6 } : p,
     );
     const m = fitModel(pts, 1, params);
     assert.equal(m.ratio, 1);
@@ -51,9 +51,17 @@ describe('fitModel', () => {
     assert.equal(m.standard, '25/24');
     assert.equal(m.segments.length, 2);
   });
+  test('one strong measurement opens a segment by itself; a weak one does not', () => {
+    const strong = points((t) => (t < 10 ? t - 2.5 : t + 10.5), 90);
+    const m = fitModel(strong, 1, params);
+    assert.deepEqual(m.segments.map((s) => +s.intercept.toFixed(2)), [-2.5, 10.5]);
+    const weak = strong.map((p) => (p.masterTime < 10 ? { ...p, weight: 6 } : p));
+    assert.deepEqual(fitModel(weak, 1, params).segments.map((s) => +s.intercept.toFixed(2)), [10.5]);
+  });
   test('no consistent points: no segments', () => {
     const rng = createRng(3);
-    const pts = points(() => rng.uniform(-100, 100), 600);
+    // Chance matches have a low peak-to-noise.
+    const pts = points(() => rng.uniform(-100, 100), 600).map((p) => ({ ...p, weight: 6 }));
     const m = fitModel(pts, 1, params);
     assert.equal(m.segments.length, 0);
   });

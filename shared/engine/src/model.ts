@@ -31,8 +31,10 @@ export interface Model {
 export interface ModelParams {
   /** Points agree with a segment when their intercept is within this (seconds). */
   tolerance: number;
-  /** Consecutive agreeing points needed to open a new segment. */
+  /** Consecutive agreeing points needed to open a new segment... */
   minRun: number;
+  /** ...unless one point's weight (peak-to-noise) reaches this. */
+  strongPoint: number;
   /** A non-standard ratio is reported only if its total effect over the fitted span reaches this (seconds)... */
   freeRatioMinEffect: number;
   /** ...and it is this many standard errors away from the nearest standard ratio. */
@@ -49,6 +51,9 @@ export const STANDARD_RATIOS: readonly { name: string; value: number }[] = [
   { name: '25/23.976', value: 25 / (24000 / 1001) },
   { name: '23.976/25', value: 24000 / 1001 / 25 },
 ];
+
+const MIN_RATIO = 0.93;
+const MAX_RATIO = 1.07;
 
 /** Speed ratios the coarse search tries. */
 export const CANDIDATE_RATIOS: readonly number[] = STANDARD_RATIOS.map((s) => s.value);
@@ -89,6 +94,10 @@ export function fitModel(points: readonly MeasuredPoint[], initialRatio: number,
 function densestSlope(points: readonly MeasuredPoint[], order: number[]): number | null {
   const slopes: number[] = [];
   const n = order.length;
+  if (n < 3) return null;
+  const span = points[order[n - 1]!]!.masterTime - points[order[0]!]!.masterTime;
+  // Pairs far enough apart for a precise slope; short programmes get a shorter minimum.
+  const minDt = Math.max(5, Math.min(20, span / 4));
   const maxPairs = 40000;
   const stride = Math.max(1, Math.ceil((n * n) / 2 / maxPairs));
   let c = 0;
@@ -97,8 +106,10 @@ function densestSlope(points: readonly MeasuredPoint[], order: number[]): number
       if (c++ % stride !== 0) continue;
       const p = points[order[a]!]!, q = points[order[b]!]!;
       const dt = q.masterTime - p.masterTime;
-      if (dt < 20) continue;
-      slopes.push((q.dubTime - p.dubTime) / dt);
+      if (dt < minDt) continue;
+      const slope = (q.dubTime - p.dubTime) / dt;
+      // Conforms change speed by a few percent at most; steeper slopes join different segments.
+      if (slope > MIN_RATIO && slope < MAX_RATIO) slopes.push(slope);
     }
   }
   if (slopes.length < 3) return null;
@@ -122,14 +133,23 @@ function segmentByIntercept(points: readonly MeasuredPoint[], order: number[], r
   let current: number[] = [];
   let pending: number[] = [];
   const centre = (members: number[]) => median(members.slice(-5).map(b));
+  const strong = (i: number) => points[i]!.weight >= params.strongPoint;
   const close = () => {
-    if (current.length >= params.minRun) segs.push({ intercept: 0, members: current });
+    if (current.length >= params.minRun || (current.length === 1 && strong(current[0]!))) segs.push({ intercept: 0, members: current });
     current = [];
   };
   for (const i of order) {
     if (current.length > 0 && Math.abs(b(i) - centre(current)) <= params.tolerance) {
       current.push(...pending.filter((p) => Math.abs(b(p) - centre(current)) <= params.tolerance));
       current.push(i);
+      pending = [];
+      continue;
+    }
+    // A single measurement strong enough to rule out chance opens a segment by itself (short
+    // programmes and short edits have few windows per segment).
+    if (strong(i)) {
+      close();
+      current = [i];
       pending = [];
       continue;
     }
