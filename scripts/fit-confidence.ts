@@ -14,7 +14,7 @@ interface Row {
   error?: string | null;
 }
 
-const NONE: Evidence = { inlierShare: 0, firstSegmentPoints: 0, medianPeakToNoise: 1, coarseZ: 0 };
+const NONE: Evidence = { inlierShare: 0, firstSegmentPoints: 0, medianPeakToNoise: 1, coarseZ: 0, unexplainedLead: 0 };
 const FRAME = 1 / 24;
 
 function load(path: string): { x: number[]; y: number; id: string }[] {
@@ -24,7 +24,7 @@ function load(path: string): { x: number[]; y: number; id: string }[] {
     if (r.error) continue;
     const d = r.diagnostics ?? {};
     const ev: Evidence = d.inlierShare !== undefined
-      ? { inlierShare: d.inlierShare, firstSegmentPoints: d.firstSegmentPoints ?? 0, medianPeakToNoise: d.medianPeakToNoise ?? 1, coarseZ: d.coarseZ ?? 0 }
+      ? { inlierShare: d.inlierShare, firstSegmentPoints: d.firstSegmentPoints ?? 0, medianPeakToNoise: d.medianPeakToNoise ?? 1, coarseZ: d.coarseZ ?? 0, unexplainedLead: d.unexplainedLead ?? 0 }
       : { ...NONE, coarseZ: d.coarseZ ?? 0 };
     let y = 0;
     if (r.truth_match && d.candidateOffset !== undefined) {
@@ -82,8 +82,8 @@ function solve(a: number[][], b: number[]): number[] {
 const data = load(join('bench-out', 'calibration.jsonl'));
 if (data.length < 10) throw new Error(`only ${data.length} calibration rows: run npm run bench -- --calibration first`);
 const w = fit(data);
-const model: LogisticModel = { bias: w[0]!, inlierShare: w[1]!, logFirstSegmentPoints: w[2]!, logPeakToNoise: w[3]!, logCoarseZ: w[4]! };
-const ev = (x: number[]): Evidence => ({ inlierShare: x[1]!, firstSegmentPoints: Math.exp(x[2]!) - 1, medianPeakToNoise: Math.exp(x[3]!), coarseZ: Math.exp(x[4]!) });
+const model: LogisticModel = { bias: w[0]!, inlierShare: w[1]!, logFirstSegmentPoints: w[2]!, logPeakToNoise: w[3]!, logCoarseZ: w[4]!, logUnexplainedLead: w[5]! };
+const ev = (x: number[]): Evidence => ({ inlierShare: x[1]!, firstSegmentPoints: Math.exp(x[2]!) - 1, medianPeakToNoise: Math.exp(x[3]!), coarseZ: Math.exp(x[4]!), unexplainedLead: Math.exp(x[5]!) - 1 });
 const brier = (m: LogisticModel) => data.reduce((a, d) => a + (matchProbability(ev(d.x), m) - d.y) ** 2, 0) / data.length;
 console.log(`rows ${data.length} (positives ${data.filter((d) => d.y === 1).length}); Brier score: current ${brier(MATCH_MODEL).toFixed(4)}, fitted ${brier(model).toFixed(4)}`);
 console.log(JSON.stringify(model, null, 2));

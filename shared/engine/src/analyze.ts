@@ -49,7 +49,7 @@ export interface EngineParams {
 
 export const DEFAULT_PARAMS: EngineParams = {
   features: DEFAULT_FEATURE_PARAMS,
-  coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 6, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1, decimate: 2 },
+  coarse: { ratios: CANDIDATE_RATIOS, maxCandidates: 8, minOverlapSeconds: 20, minOverlapShare: 0.2, peakSeparationSeconds: 1, decimate: 2 },
   track: { windowSeconds: 15, hopSeconds: 7.5, searchSeconds: 0.6, maxRescues: 24, minActivity: 0.05, acceptContinuity: 0.35, ambiguity: 0.08 },
   fine: { windowSeconds: 1.9, searchSeconds: 0.04, phatBeta: 0.75, lowCutHz: 80 },
   model: { tolerance: 0.012, minRun: 2, strongPoint: 15, freeRatioMinEffect: 0.02, freeRatioSigmas: 8 },
@@ -153,7 +153,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
   const byZ = [...coarse].filter((c) => c.candidates.length > 0).sort((a, b) => b.candidates[0]!.z - a.candidates[0]!.z);
   const topZ = byZ[0]?.candidates[0]?.z ?? 0;
   const contenders = byZ.filter((c, i) => i === 0 || (i < params.maxRatioContenders && c.candidates[0]!.z >= params.ratioContenderShare * topZ));
-  if (contenders.length === 0) return noMatch(base, ['no common content found in the overlap'], { coarseZ: topZ }, 1 - matchProbability({ inlierShare: 0, firstSegmentPoints: 0, medianPeakToNoise: 1, coarseZ: topZ }));
+  if (contenders.length === 0) return noMatch(base, ['no common content found in the overlap'], { coarseZ: topZ }, 1 - matchProbability({ inlierShare: 0, firstSegmentPoints: 0, medianPeakToNoise: 1, coarseZ: topZ, unexplainedLead: 0 }));
 
   const evaluate = (rr: (typeof contenders)[number], k: number) => {
     const span = 1 / contenders.length;
@@ -217,7 +217,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
     segments: model.segments.length,
   };
   if (model.segments.length === 0) {
-    const none: Evidence = { inlierShare: 0, firstSegmentPoints: 0, medianPeakToNoise: 1, coarseZ };
+    const none: Evidence = { inlierShare: 0, firstSegmentPoints: 0, medianPeakToNoise: 1, coarseZ, unexplainedLead: 0 };
     Object.assign(diagnostics, none);
     return noMatch(base, ['no stretch of the programme matched consistently'], diagnostics, 1 - matchProbability(none));
   }
@@ -225,11 +225,14 @@ export function analyzePair(input: EngineInput): EngineOutput {
   const editMap = buildEditMap(master, dub, measured, model, { ...params, track }, track.windowSeconds, coarseZ);
   const inliers = model.segments.reduce((n, s) => n + s.members.length, 0);
   const first = model.segments.reduce((a, b) => (a.members.length && measured[a.members[0]!]!.masterTime <= measured[b.members[0]!]!.masterTime ? a : b));
+  const firstTime = measured[first.members[0]!]!.masterTime;
+  const unexplainedLead = coarsePoints.filter((p) => p.masterTime < firstTime - 1e-6 && model.ratio * p.masterTime + first.intercept >= track.windowSeconds / 2).length;
   const evidence: Evidence = {
     inlierShare: inliers / activeWindows,
     firstSegmentPoints: first.members.length,
     medianPeakToNoise: median(model.segments.flatMap((s) => s.members.map((i) => measured[i]!.peakToNoise))),
     coarseZ,
+    unexplainedLead,
   };
   Object.assign(diagnostics, evidence, { inliers, fittedRatio: model.fittedRatio, ratioStdErr: model.ratioStdErr });
   const pMatch = matchProbability(evidence);

@@ -12,6 +12,9 @@ export interface Evidence {
   medianPeakToNoise: number;
   /** Robust z-score of the coarse correlation peak. */
   coarseZ: number;
+  /** Active windows before the first segment that its offset would place inside the dub but
+   *  that did not match: the reported offset is extrapolated over them (a missed segment?). */
+  unexplainedLead: number;
 }
 
 export interface LogisticModel {
@@ -20,6 +23,7 @@ export interface LogisticModel {
   logFirstSegmentPoints: number;
   logPeakToNoise: number;
   logCoarseZ: number;
+  logUnexplainedLead: number;
 }
 
 // Weights chosen by hand and validated on the calibration corpus (seeds disjoint from the
@@ -32,6 +36,7 @@ export const MATCH_MODEL: LogisticModel = {
   logFirstSegmentPoints: 1.5,
   logPeakToNoise: 2.5,
   logCoarseZ: 0.5,
+  logUnexplainedLead: -2.5,
 };
 
 export function evidenceVector(e: Evidence): number[] {
@@ -41,13 +46,14 @@ export function evidenceVector(e: Evidence): number[] {
     Math.log(1 + Math.max(0, e.firstSegmentPoints)),
     Math.log(Math.max(1, e.medianPeakToNoise)),
     Math.log(Math.max(1, e.coarseZ)),
+    Math.log(1 + Math.max(0, e.unexplainedLead)),
   ];
 }
 
 /** Probability that a reported match is right. */
 export function matchProbability(e: Evidence, m: LogisticModel = MATCH_MODEL): number {
   const x = evidenceVector(e);
-  const w = [m.bias, m.inlierShare, m.logFirstSegmentPoints, m.logPeakToNoise, m.logCoarseZ];
+  const w = [m.bias, m.inlierShare, m.logFirstSegmentPoints, m.logPeakToNoise, m.logCoarseZ, m.logUnexplainedLead];
   let z = 0;
   for (let i = 0; i < x.length; i++) z += x[i]! * w[i]!;
   return 1 / (1 + Math.exp(-z));

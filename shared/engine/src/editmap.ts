@@ -58,6 +58,7 @@ export function buildEditMap(
       firstSegmentPoints: s.members.length,
       medianPeakToNoise: median(s.members.map((i) => points[i]!.peakToNoise)),
       coarseZ,
+      unexplainedLead: 0,
     });
     return [{
       master_start: ms,

@@ -122,17 +122,37 @@ export function searchWholeDub(
     realSpectra(master.bands.map((band) => band.subarray(u0, u0 + win)), size).forEach((spec, b) => accumulateCrossSpectrum(cross, spec, dubSpectra[b]!));
     const corr = inverseReal(cross, size);
     // corr[L] = sum_u m(u0+u) w(u+L); the window's lag relative to master frame u0 is L - u0.
-    let bestL = 0, bestV = -Infinity;
-    for (let L = 0; L <= lw - win; L++) if (corr[L]! > bestV) { bestV = corr[L]!; bestL = L; }
-    const lag = bestL - u0;
+    // The strongest few peaks over the whole dub: on repetitive material the right one need not
+    // be the highest, and the PCM refinement picks among them.
+    const peaks = topPeaks(corr, lw - win, WHOLE_DUB_PEAKS, R);
+    const lag = (peaks[0] ?? 0) - u0;
     const scores: { lag: number; rho: number }[] = [];
     for (let l = lag - R; l <= lag + R; l++) scores.push({ lag: l, rho: windowCorrelation(master.bands, warped, u0, win, l, lw, nBands) });
     const rho = windowCorrelation(master.bands, warped, u0, win, lag, lw, nBands);
     const point = toPoint(master.bands, warped, u0, win, lag, rho, secondBest(scores, lag, 3), -1, ratio, hop, lw, nBands, rivalPeaks(scores, lag, rho - params.ambiguity));
+    for (const L of peaks.slice(1)) point.alternatives.push({ dubTime: (u0 + win / 2 + L - u0) * hop * ratio, rho: 0 });
     const prev = previous[k];
     if (prev) point.alternatives.push({ dubTime: prev.dubTime, rho: prev.rho }, ...prev.alternatives);
     return point;
   });
+}
+
+const WHOLE_DUB_PEAKS = 5;
+
+/** Indices of the `n` highest local maxima of corr[0..last], at least `sep` apart. */
+function topPeaks(corr: Float64Array, last: number, n: number, sep: number): number[] {
+  const cand: number[] = [];
+  for (let L = 0; L <= last; L++) {
+    const v = corr[L]!;
+    if ((L === 0 || v >= corr[L - 1]!) && (L === last || v > corr[L + 1]!)) cand.push(L);
+  }
+  cand.sort((a, b) => corr[b]! - corr[a]!);
+  const out: number[] = [];
+  for (const L of cand) {
+    if (out.length >= n) break;
+    if (out.every((o) => Math.abs(o - L) > sep)) out.push(L);
+  }
+  return out;
 }
 
 function toPoint(mb: readonly Float32Array[], wb: readonly Float32Array[], u0: number, win: number, lag: number, rho: number, rho2: number, cand: number, ratio: number, hop: number, lw: number, nBands: number, alternatives: { lag: number; rho: number }[] = []): CoarsePoint {
