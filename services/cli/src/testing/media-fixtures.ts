@@ -4,10 +4,10 @@
  * sources, so fixtures are deterministic and need no downloaded media.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../../../../shared/engine/src/prng.ts';
+import { ff } from '../../../../shared/media/src/test-fixtures.ts';
 
 export const FFMPEG = '/usr/bin/ffmpeg';
 export const FFPROBE = '/usr/bin/ffprobe';
@@ -18,21 +18,8 @@ export const CLI_LAUNCHER = path.join(REPO_ROOT, 'services/cli/bin/sync-analyzer
 export const RESULT_SCHEMA = path.join(REPO_ROOT, 'schemas/analysis-result.schema.json');
 export const ALL_STREAMS_SCHEMA = path.join(REPO_ROOT, 'schemas/all-streams-result.schema.json');
 
-export async function makeTempDir(prefix = 'sync-analyzer-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** Runs ffmpeg (argument array) and rejects with its stderr on failure. */
-export function ff(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(FFMPEG, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg ${args.join(' ')} failed (${code}): ${err}`))));
-  });
-}
+// Temp dirs and ffmpeg runs: the media package's test helpers.
+export { ff, makeTempDir } from '../../../../shared/media/src/test-fixtures.ts';
 
 /** Runs async jobs with at most `limit` at a time (the test machines have two cores). */
 export async function runLimited(jobs: ReadonlyArray<() => Promise<void>>, limit = 2): Promise<void> {
@@ -43,17 +30,8 @@ export async function runLimited(jobs: ReadonlyArray<() => Promise<void>>, limit
   await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, () => worker()));
 }
 
-/** A small deterministic PRNG (mulberry32), so that every parameter of a programme depends on its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Every parameter of a programme depends on its seed (the engine's mulberry32). */
+const prng = mulberry32;
 
 const f3 = (x: number): string => x.toFixed(3);
 
