@@ -1,0 +1,38 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  test('embedded defaults: SQLite under DATA_DIR, auth off, development', () => {
+    const c = loadConfig({});
+    assert.equal(c.env, 'development');
+    assert.equal(c.port, 8080);
+    assert.deepEqual(c.database, { client: 'sqlite', filename: './data/sync-analyzer.sqlite' });
+    assert.deepEqual(c.apiKeys, []);
+    assert.equal(c.strictRedisChecks, false);
+  });
+  test('an empty variable counts as unset', () => {
+    const c = loadConfig({ PORT: '', DATABASE_URL: '  ', API_KEYS: '' });
+    assert.equal(c.port, 8080);
+    assert.equal(c.database.client, 'sqlite');
+  });
+  test('values are parsed: PostgreSQL URL, key list, production strictness', () => {
+    const c = loadConfig({ NODE_ENV: 'production', PORT: '9000', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/sa', API_KEYS: 'a, b,,c', WORKER_CONCURRENCY: '3' });
+    assert.equal(c.port, 9000);
+    assert.deepEqual(c.database, { client: 'pg', url: 'postgres://postgres@127.0.0.1:5432/sa' });
+    assert.deepEqual(c.apiKeys, ['a', 'b', 'c']);
+    assert.equal(c.workerConcurrency, 3);
+    assert.equal(c.strictRedisChecks, true);
+  });
+  test('bad values fail with a message naming each variable', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud' }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      for (const name of ['PORT', 'WORKER_CONCURRENCY', 'LOG_LEVEL']) assert.match(e.message, new RegExp(name), e.message);
+      assert.equal(e.problems.length, 3);
+      return true;
+    });
+  });
+  test('a non-PostgreSQL DATABASE_URL is refused, naming it', () => {
+    assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), /DATABASE_URL: only postgres/);
+  });
+});

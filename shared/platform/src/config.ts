@@ -1,0 +1,91 @@
+// The service's one typed configuration: read from the environment once at start, validated
+// with zod, failing with a message that names every bad variable. An empty variable counts as
+// unset (compose files and .env templates leave many empty).
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const Env = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(8080),
+  /** Media root: every path the service reads must resolve inside it. */
+  MOUNT_PATH: z.string().min(1).default('./media'),
+  /** Where repaired files are written. */
+  OUTPUT_ROOT: z.string().min(1).default('./output'),
+  /** SQLite file, caches, audio proxies. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** postgres://... for PostgreSQL; unset: SQLite under DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Comma-separated API keys; empty: auth off (warned at start). */
+  API_KEYS: z.string().default(''),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  WORKER_HEALTH_PORT: port.default(8081),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  LOG_FILE: z.string().optional(),
+  FFMPEG_PATH: z.string().optional(),
+  FFPROBE_PATH: z.string().optional(),
+  /** Seconds a worker may take to finish or hand back its jobs on SIGTERM. */
+  SHUTDOWN_DEADLINE_SECONDS: z.coerce.number().positive().default(30),
+  /** Refuse to start without the Redis persistence settings production needs. */
+  STRICT_REDIS_CHECKS: bool.optional(),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  mediaRoot: string;
+  outputRoot: string;
+  dataDir: string;
+  redisUrl: string;
+  database: { client: 'sqlite'; filename: string } | { client: 'pg'; url: string };
+  apiKeys: string[];
+  workerConcurrency: number;
+  workerHealthPort: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFile: string | null;
+  ffmpegPath: string | null;
+  ffprobePath: string | null;
+  shutdownDeadlineMs: number;
+  strictRedisChecks: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+/** Parses and validates the environment; throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = Env.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}${'input' in i && i.input !== undefined ? ` (got "${String(i.input)}")` : ''}`));
+  }
+  const e = parsed.data;
+  const databaseUrl = e.DATABASE_URL;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError([`DATABASE_URL: only postgres:// URLs are supported (unset it for SQLite), got "${databaseUrl}"`]);
+  }
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    mediaRoot: e.MOUNT_PATH,
+    outputRoot: e.OUTPUT_ROOT,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    database: databaseUrl ? { client: 'pg', url: databaseUrl } : { client: 'sqlite', filename: `${e.DATA_DIR.replace(/\/+$/, '')}/sync-analyzer.sqlite` },
+    apiKeys: e.API_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    workerHealthPort: e.WORKER_HEALTH_PORT,
+    logLevel: e.LOG_LEVEL,
+    logFile: e.LOG_FILE ?? null,
+    ffmpegPath: e.FFMPEG_PATH ?? null,
+    ffprobePath: e.FFPROBE_PATH ?? null,
+    shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_SECONDS * 1000,
+    strictRedisChecks: e.STRICT_REDIS_CHECKS ?? e.NODE_ENV === 'production',
+  };
+}
