@@ -1,6 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, Env, loadConfig } from './config.ts';
+
+const envExample = fileURLToPath(new URL('../../../.env.example', import.meta.url));
 
 describe('loadConfig', () => {
   test('embedded defaults: SQLite under DATA_DIR, auth off, development', () => {
@@ -35,4 +39,14 @@ describe('loadConfig', () => {
   test('a non-PostgreSQL DATABASE_URL is refused, naming it', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), /DATABASE_URL: only postgres/);
   });
+});
+
+test('.env.example documents every variable and parses as it stands', () => {
+  const entries = readFileSync(envExample, 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const);
+  const names = entries.map(([k]) => k);
+  for (const key of Object.keys(Env.shape)) assert.ok(names.includes(key), `${key} missing from .env.example`);
+  loadConfig(Object.fromEntries(entries));
 });
