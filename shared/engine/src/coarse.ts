@@ -1,7 +1,7 @@
 // Coarse search over the FULL overlap of the two programmes: multi-band FFT cross-correlation
 // of the onset envelopes, once per candidate speed ratio (the dub's envelopes are warped by the
 // ratio first, so a 25/24 conform still gives one sharp peak).
-import { accumulateCrossSpectrum, inverseReal, nextPow2, realSpectra } from './fft.ts';
+import { accumulateCrossSpectrum, inverseReal, nextPow2, realSpectra, realSpectraPair } from './fft.ts';
 import { warpBands, type Features } from './features.ts';
 
 export interface CoarseCandidate {
@@ -41,13 +41,19 @@ export function coarseSearch(master: Features, dub: Features, params: CoarsePara
   const ld = dBands[0]?.length ?? 0;
   const maxWarpedLen = Math.max(...params.ratios.map((r) => Math.floor((ld - 1) / r) + 1));
   const size = nextPow2(lm + maxWarpedLen + 1);
-  const masterSpectra = realSpectra(mBands, size);
+  // Single precision is plenty for peak picking and halves the largest buffers (3-hour pairs).
+  const masterSpectra = realSpectra(mBands, size).map((sp) => Float32Array.from(sp));
   const results: CoarseRatioResult[] = [];
   params.ratios.forEach((ratio, idx) => {
     const warped = warpBands(dBands, ratio);
     const lw = warped[0]?.length ?? 0;
     const cross = new Float64Array(2 * size);
-    realSpectra(warped, size).forEach((spec, b) => accumulateCrossSpectrum(cross, masterSpectra[b]!, spec));
+    // Two bands per transform, accumulated and dropped at once: few large buffers alive.
+    for (let b = 0; b < warped.length; b += 2) {
+      const [sa, sb] = realSpectraPair(warped[b]!, warped[b + 1] ?? null, size);
+      accumulateCrossSpectrum(cross, masterSpectra[b]!, sa);
+      if (sb) accumulateCrossSpectrum(cross, masterSpectra[b + 1]!, sb);
+    }
     const corr = inverseReal(cross, size);
     results.push({ ratio, candidates: pickPeaks(corr, size, lm, lw, mBands.length, hop, ratio, params) });
     onRatioDone?.(idx);

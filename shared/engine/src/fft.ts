@@ -42,7 +42,7 @@ export function inverseReal(spectrum: Float64Array, size: number): Float64Array 
 }
 
 /** acc += conj(a) * b, element-wise over interleaved complex arrays. */
-export function accumulateCrossSpectrum(acc: Float64Array, a: Float64Array, b: Float64Array): void {
+export function accumulateCrossSpectrum(acc: Float64Array, a: Float32Array | Float64Array, b: Float64Array): void {
   for (let i = 0; i < acc.length; i += 2) {
     const ar = a[i]!, ai = a[i + 1]!, br = b[i]!, bi = b[i + 1]!;
     acc[i] = acc[i]! + ar * br + ai * bi;
