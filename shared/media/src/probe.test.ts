@@ -152,13 +152,10 @@ describe('probeMedia on generated files', () => {
         await assertInputError(probeMedia(f, opts), 'permission', f, /permission denied/);
         return;
       }
-      // Root reads any file: check as an unprivileged user through the CLI instead.
-      await chmod(dir, 0o755);
-      const res = spawnSync(process.execPath, ['services/cli/bin/sync-analyzer.js', 'probe', f], {
-        uid: 65534,
-        gid: 65534,
+      // Root reads any file: run the CLI as root without the capabilities that bypass file
+      // permissions (works wherever the checkout lives).
+      const res = spawnSync('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, 'services/cli/bin/sync-analyzer.js', 'probe', f], {
         encoding: 'utf8',
-        env: { ...process.env, HOME: '/tmp', TSX_TSCONFIG_PATH: '' },
       });
       assert.equal(res.status, 2, `exit ${res.status}; stderr: ${res.stderr}`);
       assert.match(res.stderr, /permission denied/i, res.stderr);
