@@ -2,11 +2,12 @@
 // (in parallel, streamed to mono 16-bit PCM at the analysis rate), runs the pure engine and
 // assembles the result document. I/O comes in through the media adapter; the caller passes
 // the tools, logger and clock-free options.
+import { anchorSpan, measureAnchor, windowReader } from './anchor-windows.ts';
 import {
   analyzePair,
   applySegmentShifts,
   fullRateAnchors,
-  refineAt,
+  median,
   FeatureExtractor,
   mergeParams,
   ENGINE_NAME,
@@ -26,7 +27,6 @@ import {
   AbortedError,
   MediaInputError,
   probeMedia,
-  readWindow,
   type AudioSelection,
   type DecodeResult,
   type MediaLogger,
@@ -223,32 +223,18 @@ async function refineAtFullRate(
   const rates = [master, dub].map((m) => Math.max(...m.probe.audioStreams.map((s) => s.sampleRate)));
   const rate = Math.min(48000, ...rates);
   const r = out.drift!.speed_ratio;
-  const half = 1;
-  const pad = 0.01;
+  const read = windowReader(opts, rate);
   const corrections: number[][] = out.segments.map(() => []);
-  const measureAnchor = async (a: Anchor) => {
-    const mStart = a.masterTime - half;
-    const dStart = a.dubTime - r * half - pad;
-    if (mStart < 0 || dStart < 0) return;
-    const read = (m: PreparedMedia, start: number, duration: number) =>
-      readWindow(m.probe.path, {
-        tools: opts.tools,
-        logger: opts.logger,
-        probe: m.probe,
-        selection: m.selection,
-        start,
-        duration,
-        sampleRate: rate,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-      });
-    const [mw, dw] = await Promise.all([read(master, mStart, 2 * half), read(dub, dStart, 2 * half * r + 2 * pad)]);
-    const fine = refineAt({ samples: mw, sampleRate: rate }, { samples: dw, sampleRate: rate }, half, a.dubTime - dStart, r, FULL_RATE_FINE);
-    if (fine && fine.peakToNoise >= 8) corrections[a.segment]!.push(fine.dubTime + dStart - a.dubTime);
+  const measure = async (a: Anchor) => {
+    const span = anchorSpan(a, r, 1);
+    if (!span) return;
+    const [mw, dw] = await Promise.all([read(master, master.selection, span.masterStart, span.masterDuration), read(dub, dub.selection, span.dubStart, span.dubDuration)]);
+    const fine = measureAnchor(mw, dw, rate, a, span, r, FULL_RATE_FINE);
+    if (fine && fine.peakToNoise >= 8) corrections[a.segment]!.push(fine.dubTime - a.dubTime);
   };
   // Two anchors at a time: four ffmpeg processes on a two-core machine is enough.
   const anchors = fullRateAnchors(out, 2);
-  for (let i = 0; i < anchors.length; i += 2) await Promise.all(anchors.slice(i, i + 2).map(measureAnchor));
+  for (let i = 0; i < anchors.length; i += 2) await Promise.all(anchors.slice(i, i + 2).map(measure));
   const shifts = corrections.map((c) => {
     if (c.length === 0) return null;
     const m = median(c);
@@ -259,12 +245,6 @@ async function refineAtFullRate(
   const result = applySegmentShifts(out, shifts, params.verdict, master.decoded.decodedSeconds);
   result.diagnostics = { ...out.diagnostics, fullRateHz: rate, fullRateAnchors: corrections.reduce((n, c) => n + c.length, 0) };
   return result;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function mediaInfo(probe: ProbeResult, decoded: DecodeResult, head: HeadReport): MediaInfo {

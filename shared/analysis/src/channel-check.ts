@@ -1,25 +1,21 @@
 // Channel order and polarity of a dub stream against the master: at a few well-matched points,
 // each of the master's first two channels is correlated (GCC-PHAT at the known alignment) with
 // each of the dub's; swapped channels and inverted polarity show in that 2x2 matrix.
-import { fullRateAnchors, refineAt, type AnalysisResult, type ChannelCheck, type FineParams } from '@sync-analyzer/engine';
-import { readWindow, type MediaLogger, type MediaTools } from '@sync-analyzer/media';
+import { fullRateAnchors, type AnalysisResult, type ChannelCheck, type FineParams } from '@sync-analyzer/engine';
+import { mainStream, type AudioSelection } from '@sync-analyzer/media';
 import type { PreparedMedia } from './analyze-files.ts';
+import { anchorSpan, measureAnchor, windowReader, type WindowReadOptions } from './anchor-windows.ts';
 
 const CHECK_RATE = 16000;
 const FINE: FineParams = { windowSeconds: 3, searchSeconds: 0.002, phatBeta: 0.75, lowCutHz: 80 };
 
-export interface ChannelCheckOptions {
-  tools: MediaTools;
-  logger: MediaLogger;
-  signal?: AbortSignal;
-  onSpawn?: (pid: number) => void;
-}
+export type ChannelCheckOptions = WindowReadOptions;
 
 function streamOf(m: PreparedMedia) {
   const sel = m.selection;
   const idx = sel.kind === 'stream' || sel.kind === 'channel' || sel.kind === 'mix' ? sel.audioIndex : undefined;
   const streams = m.probe.audioStreams;
-  return idx !== undefined ? streams.find((s) => s.audioIndex === idx) : streams.find((s) => s.isDefault) ?? [...streams].sort((a, b) => b.channels - a.channels)[0];
+  return idx !== undefined ? streams.find((s) => s.audioIndex === idx) : mainStream(streams);
 }
 
 export async function checkChannels(result: AnalysisResult, master: PreparedMedia, dub: PreparedMedia, opts: ChannelCheckOptions): Promise<ChannelCheck | null> {
@@ -30,36 +26,22 @@ export async function checkChannels(result: AnalysisResult, master: PreparedMedi
   const anchors = fullRateAnchors(result, 2);
   if (anchors.length === 0) return null;
   const half = FINE.windowSeconds / 2 + 0.5;
-  const pad = 0.01;
+  const read = windowReader(opts, CHECK_RATE);
+  const channel = (audioIndex: number, c: number): AudioSelection => ({ kind: 'channel', audioIndex, channel: c });
   const sum = [
     [0, 0],
     [0, 0],
   ];
   for (const a of anchors.slice(0, 3)) {
-    const mStart = a.masterTime - half;
-    const dStart = a.dubTime - r * half - pad;
-    if (mStart < 0 || dStart < 0) continue;
-    const read = (m: PreparedMedia, audioIndex: number, channel: number, start: number, duration: number) =>
-      readWindow(m.probe.path, {
-        tools: opts.tools,
-        logger: opts.logger,
-        probe: m.probe,
-        selection: { kind: 'channel', audioIndex, channel },
-        start,
-        duration,
-        sampleRate: CHECK_RATE,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-      });
+    const span = anchorSpan(a, r, half);
+    if (!span) continue;
     const [m0, m1, d0, d1] = await Promise.all([
-      read(master, ms.audioIndex, 0, mStart, 2 * half),
-      read(master, ms.audioIndex, 1, mStart, 2 * half),
-      read(dub, ds.audioIndex, 0, dStart, 2 * half * r + 2 * pad),
-      read(dub, ds.audioIndex, 1, dStart, 2 * half * r + 2 * pad),
+      ...[0, 1].map((c) => read(master, channel(ms.audioIndex, c), span.masterStart, span.masterDuration)),
+      ...[0, 1].map((c) => read(dub, channel(ds.audioIndex, c), span.dubStart, span.dubDuration)),
     ]);
-    [m0, m1].forEach((mw, i) =>
-      [d0, d1].forEach((dw, j) => {
-        const f = refineAt({ samples: mw, sampleRate: CHECK_RATE }, { samples: dw, sampleRate: CHECK_RATE }, half, a.dubTime - dStart, r, FINE);
+    [m0!, m1!].forEach((mw, i) =>
+      [d0!, d1!].forEach((dw, j) => {
+        const f = measureAnchor(mw, dw, CHECK_RATE, a, span, r, FINE);
         if (f) sum[i]![j]! += (f.inverted ? -1 : 1) * f.peakToNoise;
       }),
     );

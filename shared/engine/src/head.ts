@@ -22,7 +22,8 @@
 //
 // Levels are plain dBFS of the RMS: 20*log10(rms) with full scale = 1.0 (a full-scale sine
 // reads -3 dB). Line-up tone "at -18 dBFS" (peak) therefore reads -21 dB here.
-import FFT from 'fft.js';
+import type FFT from 'fft.js';
+import { plan } from './fft.ts';
 import type { HeadFinding, HeadReport } from './result.ts';
 
 export interface HeadParams {
@@ -109,7 +110,7 @@ class PeakAnalyser {
 
   constructor(private readonly len: number) {
     this.size = Math.max(64, nextPow2(len));
-    this.fft = new FFT(this.size);
+    this.fft = plan(this.size);
     this.window = new Float64Array(len);
     for (let i = 0; i < len; i++) this.window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / len);
     this.input = new Float64Array(this.size);

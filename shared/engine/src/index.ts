@@ -4,7 +4,7 @@ export type { EngineInput, EngineOutput, EngineParams, PartialParams, Progress, 
 export type { PcmTrack } from './pcm.ts';
 export { framesTable, describeOffset, frameRateKeyFor, formatTimecode, offsetToFrames, FRAME_RATES } from './frames.ts';
 export { detectHead, headMask } from './head.ts';
-export { STANDARD_RATIOS } from './model.ts';
+export { STANDARD_RATIOS, median } from './model.ts';
 export { matchProbability, evidenceVector, MATCH_MODEL } from './confidence.ts';
 export type { Evidence, LogisticModel } from './confidence.ts';
 export { FeatureExtractor, DEFAULT_FEATURE_PARAMS } from './features.ts';
