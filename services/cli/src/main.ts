@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { pino } from 'pino';
-import { analyzePrepared, checkChannels, monotonic, prepareMedia, preparePair, probePair, StageClock, type AnalysisProgress } from '@sync-analyzer/analysis';
+import { analyzeFiles, analyzePrepared, checkChannels, monotonic, prepareMedia, probePair, type AnalysisProgress } from '@sync-analyzer/analysis';
 import { FRAME_RATE_KEYS, SCHEMA_VERSION, type AllStreamsResult, type FrameRateKey, type PartialParams } from '@sync-analyzer/engine';
 import { checkTools, isInputError, probeMedia, resolveTools, ToolMissingError, type MediaLogger } from '@sync-analyzer/media';
 import { formatChannels, formatSummary } from './summary.ts';
@@ -86,30 +86,26 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
   const onProgress = monotonic((p: AnalysisProgress) => bar?.update(p));
   const opts = { tools, logger, params, onProgress, masterSelection, dubSelection };
   try {
-    const clock = new StageClock();
-    const [mp, dp] = await probePair(masterPath, dubPath, opts);
-    clock.lap('probe');
-    if (flags.allStreams) {
-      const doc: AllStreamsResult = { schema_version: SCHEMA_VERSION, tracks: [] };
-      const streams = dp.audioStreams;
-      const master = await prepareMedia(mp, masterSelection, opts, (f) => onProgress({ stage: 'decode master', percent: (f * 100) / (streams.length + 1) }));
-      for (const [i, s] of streams.entries()) {
-        const share = (f: number) => ((i + 1 + f) * 100) / (streams.length + 1);
-        const dub = await prepareMedia(dp, { kind: 'stream', audioIndex: s.audioIndex }, opts, (f) => onProgress({ stage: `decode dub stream ${s.audioIndex}`, percent: share(f * 0.5) }));
-        const result = await analyzePrepared(master, dub, { ...opts, onProgress: (p) => onProgress({ stage: `stream ${s.audioIndex}: ${p.stage}`, percent: share(0.5 + p.percent / 200) }) });
-        const channels = await checkChannels(result, master, dub, opts);
-        doc.tracks.push({ audio_index: s.audioIndex, description: dub.decoded.description, result, channels });
-      }
+    if (!flags.allStreams) {
+      const result = await analyzeFiles(masterPath, dubPath, opts);
       bar?.stop();
-      if (flags.json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
-      else for (const t of doc.tracks) process.stdout.write(`=== dub audio stream ${t.audio_index}: ${t.description}\n${formatSummary(t.result)}\n${formatChannels(t.channels)}\n`);
+      process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result) + '\n');
       return 0;
     }
-    const [master, dub] = await preparePair(mp, dp, opts);
-    clock.lap('decode');
-    const result = await analyzePrepared(master, dub, opts, clock);
+    const [mp, dp] = await probePair(masterPath, dubPath, opts);
+    const doc: AllStreamsResult = { schema_version: SCHEMA_VERSION, tracks: [] };
+    const streams = dp.audioStreams;
+    const master = await prepareMedia(mp, masterSelection, opts, (f) => onProgress({ stage: 'decode master', percent: (f * 100) / (streams.length + 1) }));
+    for (const [i, s] of streams.entries()) {
+      const share = (f: number) => ((i + 1 + f) * 100) / (streams.length + 1);
+      const dub = await prepareMedia(dp, { kind: 'stream', audioIndex: s.audioIndex }, opts, (f) => onProgress({ stage: `decode dub stream ${s.audioIndex}`, percent: share(f * 0.5) }));
+      const result = await analyzePrepared(master, dub, { ...opts, onProgress: (p) => onProgress({ stage: `stream ${s.audioIndex}: ${p.stage}`, percent: share(0.5 + p.percent / 200) }) });
+      const channels = await checkChannels(result, master, dub, opts);
+      doc.tracks.push({ audio_index: s.audioIndex, description: dub.decoded.description, result, channels });
+    }
     bar?.stop();
-    process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    else for (const t of doc.tracks) process.stdout.write(`=== dub audio stream ${t.audio_index}: ${t.description}\n${formatSummary(t.result)}\n${formatChannels(t.channels)}\n`);
     return 0;
   } finally {
     bar?.stop();

@@ -224,8 +224,10 @@ export function analyzePair(input: EngineInput): EngineOutput {
 
   const editMap = buildEditMap(master, dub, measured, model, { ...params, track }, track.windowSeconds, coarseZ);
   const inliers = model.segments.reduce((n, s) => n + s.members.length, 0);
-  const first = model.segments.reduce((a, b) => (a.members.length && measured[a.members[0]!]!.masterTime <= measured[b.members[0]!]!.masterTime ? a : b));
-  const firstTime = measured[first.members[0]!]!.masterTime;
+  // Members are in master-time order; the first segment is the one that starts earliest.
+  const startOf = (sg: (typeof model.segments)[number]) => measured[sg.members[0]!]!.masterTime;
+  const first = model.segments.reduce((a, b) => (startOf(a) <= startOf(b) ? a : b));
+  const firstTime = startOf(first);
   const unexplainedLead = coarsePoints.filter((p) => p.masterTime < firstTime - 1e-6 && model.ratio * p.masterTime + first.intercept >= track.windowSeconds / 2).length;
   const evidence: Evidence = {
     inlierShare: inliers / activeWindows,
