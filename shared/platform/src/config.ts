@@ -30,6 +30,26 @@ export const Env = z.object({
   SHUTDOWN_DEADLINE_SECONDS: z.coerce.number().positive().default(30),
   /** Refuse to start without the Redis persistence settings production needs. */
   STRICT_REDIS_CHECKS: bool.optional(),
+  /** Key prefix of every queue key in Redis (several installations can share one Redis). */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('sync-analyzer'),
+  /** HMAC key for batch completion webhooks (X-SyncAnalyzer-Signature). */
+  WEBHOOK_SECRET: z.string().optional(),
+  /** Comma-separated origins allowed by CORS; empty: same-origin only. */
+  CORS_ORIGINS: z.string().default(''),
+  /** API requests per minute per client for API-key clients (the web UI's session is exempt). */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Disk cache of decoded masters (one master, many dubs). */
+  CACHE_MAX_MB: z.coerce.number().int().min(0).default(4096),
+  /** /readyz fails when the data or output volume has less free space than this. */
+  DISK_MIN_FREE_MB: z.coerce.number().int().min(0).default(1024),
+  /** Per-kind timeouts overriding the policy table (seconds). */
+  ANALYSIS_TIMEOUT_SECONDS: z.coerce.number().positive().optional(),
+  REPAIR_TIMEOUT_SECONDS: z.coerce.number().positive().optional(),
+  /** Rotation of LOG_FILE: size per file and number of files kept. */
+  LOG_MAX_SIZE: z.string().regex(/^\d+[kmg]$/i, 'a size like 10m').default('10m'),
+  LOG_MAX_FILES: z.coerce.number().int().min(1).default(5),
+  /** Lifetime of a browser session cookie (hours). */
+  SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
 });
 
 export interface Config {
@@ -49,6 +69,16 @@ export interface Config {
   ffprobePath: string | null;
   shutdownDeadlineMs: number;
   strictRedisChecks: boolean;
+  queuePrefix: string;
+  webhookSecret: string | null;
+  corsOrigins: string[];
+  rateLimitPerMinute: number;
+  cacheMaxBytes: number;
+  diskMinFreeBytes: number;
+  timeoutsMs: { analysis?: number; repair?: number };
+  logMaxSize: string;
+  logMaxFiles: number;
+  sessionTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -87,5 +117,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ffprobePath: e.FFPROBE_PATH ?? null,
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_SECONDS * 1000,
     strictRedisChecks: e.STRICT_REDIS_CHECKS ?? e.NODE_ENV === 'production',
+    queuePrefix: e.QUEUE_PREFIX,
+    webhookSecret: e.WEBHOOK_SECRET ?? null,
+    corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    cacheMaxBytes: e.CACHE_MAX_MB * 1024 * 1024,
+    diskMinFreeBytes: e.DISK_MIN_FREE_MB * 1024 * 1024,
+    timeoutsMs: {
+      ...(e.ANALYSIS_TIMEOUT_SECONDS ? { analysis: e.ANALYSIS_TIMEOUT_SECONDS * 1000 } : {}),
+      ...(e.REPAIR_TIMEOUT_SECONDS ? { repair: e.REPAIR_TIMEOUT_SECONDS * 1000 } : {}),
+    },
+    logMaxSize: e.LOG_MAX_SIZE,
+    logMaxFiles: e.LOG_MAX_FILES,
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
   };
 }

@@ -1,3 +1,12 @@
 export { loadConfig, ConfigError } from './config.ts';
 export type { Config } from './config.ts';
 export * from './jobs.ts';
+export { createLogger } from './logger.ts';
+export type { Logger, LoggerOptions } from './logger.ts';
+export { connectRedis, checkRedisSettings, redisOptions } from './redis.ts';
+export type { RedisRole, RedisSettingsReport } from './redis.ts';
+export { JobQueues, JOB_KINDS, PRIORITY_RANK, jobOptions, jobIdOf, queueKeys } from './queue.ts';
+export * from './db/index.ts';
+export * from './media-root.ts';
+export * from './fingerprint.ts';
+export * from './webhook.ts';

@@ -23,6 +23,8 @@ export const AnalysisOptionsSchema = z.object({
   driftMinFrames: z.number().min(0).optional(),
 });
 
+export type AnalysisOptions = z.infer<typeof AnalysisOptionsSchema>;
+
 const base = { version: z.literal(JOB_PAYLOAD_VERSION) };
 
 export const AnalysisJobSchema = z.object({
@@ -40,13 +42,22 @@ export const RepairJobSchema = z.object({
   kind: z.literal('repair'),
   ...base,
   repairId: z.string().min(1),
+  /** Relative to the media root. */
   dub: z.string().min(1),
+  /** Relative to the output root (chosen by the API, unique per repair). */
+  output: z.string().min(1),
   /** The measured offset (result convention: positive = dub late); the repair applies its opposite. */
   offsetSeconds: z.number(),
   analysisId: z.string().min(1).optional(),
   keepDuration: z.boolean().default(false),
   conformDrift: z.boolean().default(false),
   conformEdits: z.boolean().default(false),
+  /** d(dub time)/d(master time) from the analysis; used when conformDrift is set. */
+  speedRatio: z.number().positive().optional(),
+  /** The analysis's edit map (master/dub spans); used when conformEdits is set. */
+  segments: z.array(z.object({ master_start: z.number(), master_end: z.number(), dub_start: z.number(), dub_end: z.number() })).optional(),
+  /** Selection the analysis used for the dub (which audio the measurement describes). */
+  dubSelection: AudioSelectionSchema.optional(),
 });
 
 export const BatchJobSchema = z.object({

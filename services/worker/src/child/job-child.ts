@@ -1,0 +1,133 @@
+// Entry point of the per-job child process: receives one job over IPC, runs it, reports
+// progress and the result, exits. If the worker dies, the IPC channel closes and the child
+// ends its own process group (its ffmpeg children with it).
+import path from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { analyzePrepared, probePair, prepareMedia, monotonic, StageClock, type AnalysisProgress, type AnalyzeFilesOptions } from '@sync-analyzer/analysis';
+import { PreparedCache, prepareMediaCached } from '@sync-analyzer/analysis';
+import { resolveTools, isInputError, AbortedError } from '@sync-analyzer/media';
+import { createLogger, MediaRoot, fingerprintFile, JobPayloadError, type Job, type JobOf } from '@sync-analyzer/platform';
+import type { ChildMessage, ChildSettings, ParentMessage, SerializedError } from './messages.ts';
+import { repairMedia } from '../repair/repair-media.ts';
+
+const send = (m: ChildMessage) => process.send?.(m);
+
+process.on('disconnect', () => {
+  // The worker is gone: nobody will collect the result; stop everything we started.
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(1);
+  }
+});
+
+process.once('message', (m: ParentMessage) => {
+  if (m.type !== 'run') return;
+  run(m).then(
+    (value) => {
+      send({ type: 'result', value });
+      process.disconnect?.();
+    },
+    (err: unknown) => {
+      send({ type: 'error', error: serializeError(err) });
+      process.disconnect?.();
+    },
+  );
+});
+
+async function run(m: ParentMessage): Promise<unknown> {
+  const logger = createLogger({ level: m.settings.logLevel, service: 'worker-job' }).child(m.logFields);
+  const tools = resolveTools({ ...(m.settings.ffmpegPath ? { FFMPEG_PATH: m.settings.ffmpegPath } : {}), ...(m.settings.ffprobePath ? { FFPROBE_PATH: m.settings.ffprobePath } : {}), PATH: process.env.PATH });
+  const onSpawn = (pid: number) => send({ type: 'spawned', pid });
+  const job = m.job;
+  switch (job.kind) {
+    case 'analysis':
+      return runAnalysis(job, m.settings, { tools, logger, onSpawn });
+    case 'repair':
+      return runRepair(job, m.settings, { tools, logger, onSpawn });
+    case 'batch':
+      throw new JobPayloadError('batch jobs run in the worker, not in a job child');
+  }
+}
+
+type Ctx = Pick<AnalyzeFilesOptions, 'tools' | 'logger' | 'onSpawn'>;
+
+async function runAnalysis(job: JobOf<'analysis'>, s: ChildSettings, ctx: Ctx): Promise<unknown> {
+  const root = await MediaRoot.open(s.mediaRoot);
+  const [master, dub] = await Promise.all([root.resolveFile(job.master), root.resolveFile(job.dub)]);
+  const progress = monotonic((p: AnalysisProgress) => send({ type: 'progress', percent: p.percent, stage: p.stage }));
+  const clock = new StageClock();
+  progress({ stage: 'probe', percent: 0 });
+  const opts: AnalyzeFilesOptions = {
+    ...ctx,
+    masterSelection: job.options.masterSelection,
+    dubSelection: job.options.dubSelection,
+    params: verdictParams(job),
+  };
+  const [mp, dp] = await probePair(master.absolute, dub.absolute, opts);
+  clock.lap('probe');
+  const cache = new PreparedCache({ dir: path.join(s.dataDir, 'cache', 'prepared'), maxBytes: s.cacheMaxBytes, logger: ctx.logger });
+  const fractions = [0, 0];
+  const report = (i: number) => (f: number) => {
+    fractions[i] = f;
+    progress({ stage: 'decode', percent: Math.round(((40 * (fractions[0]! + fractions[1]!)) / 2) * 10) / 10 });
+  };
+  const fp = await fingerprintFile(master.absolute);
+  const [m, d] = await Promise.all([
+    prepareMediaCached(cache, fp, mp, job.options.masterSelection, opts, report(0)),
+    prepareMedia(dp, job.options.dubSelection, opts, report(1)),
+  ]);
+  ctx.logger.info({ masterCacheHit: m.cacheHit }, 'inputs decoded');
+  clock.lap('decode');
+  const result = await analyzePrepared(m.media, d, { ...opts, onProgress: progress }, clock);
+  return { kind: 'analysis', result, masterCacheHit: m.cacheHit };
+}
+
+function verdictParams(job: JobOf<'analysis'>): AnalyzeFilesOptions['params'] {
+  const o = job.options;
+  const verdict = {
+    ...(o.frameRate ? { frameRate: o.frameRate } : {}),
+    ...(o.inSyncFrames !== undefined ? { inSyncFrames: o.inSyncFrames } : {}),
+    ...(o.driftMinFrames !== undefined ? { driftMinFrames: o.driftMinFrames } : {}),
+  };
+  return Object.keys(verdict).length ? ({ verdict } as AnalyzeFilesOptions['params']) : undefined;
+}
+
+async function runRepair(job: JobOf<'repair'>, s: ChildSettings, ctx: Ctx): Promise<unknown> {
+  const root = await MediaRoot.open(s.mediaRoot);
+  const dub = await root.resolveFile(job.dub);
+  const outRoot = await realpath(s.outputRoot);
+  const outputPath = path.resolve(outRoot, job.output);
+  if (!outputPath.startsWith(outRoot + path.sep)) throw new JobPayloadError(`repair output "${job.output}" leaves the output root`);
+  const outcome = await repairMedia(
+    {
+      inputPath: dub.absolute,
+      outputPath,
+      offsetSeconds: job.offsetSeconds,
+      keepDuration: job.keepDuration,
+      conformDrift: job.conformDrift,
+      ...(job.speedRatio !== undefined ? { speedRatio: job.speedRatio } : {}),
+      conformEdits: job.conformEdits,
+      ...(job.segments ? { segments: job.segments } : {}),
+    },
+    { tools: ctx.tools, logger: ctx.logger, ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}), onProgress: (f) => send({ type: 'progress', percent: Math.round(f * 1000) / 10, stage: 'repair' }) },
+  );
+  return { kind: 'repair', outcome: { ...outcome, outputPath: path.relative(outRoot, outcome.outputPath) } };
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const retryable = (err as { retryable?: unknown }).retryable;
+    const input = isInputError(err) || err instanceof JobPayloadError || err.name === 'PathError' || err.name === 'MediaInputError';
+    return {
+      name: err.name,
+      message: err.message,
+      code: typeof code === 'string' ? code : err instanceof AbortedError ? 'aborted' : input ? 'bad_input' : 'internal',
+      retryable: typeof retryable === 'boolean' ? retryable && !input : !input,
+    };
+  }
+  return { name: 'Error', message: String(err), code: 'internal', retryable: true };
+}
+
+export type { Job };

@@ -1,0 +1,106 @@
+// Worker process entry: config, logger, queue workers, health server, ordered shutdown.
+import 'dotenv/config';
+import path from 'node:path';
+import { statfs } from 'node:fs/promises';
+import { checkTools, resolveTools } from '@sync-analyzer/media';
+import { ConfigError, checkRedisSettings, createLogger, loadConfig } from '@sync-analyzer/platform';
+import { WorkerService } from './worker-service.ts';
+import { startHealthServer, type HealthCheck } from './health-server.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`sync-analyzer worker: ${e.message}`);
+      process.exit(78); // EX_CONFIG: supervisors should not restart-loop on this
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: config.logLevel, service: 'worker', file: config.logFile, maxSize: config.logMaxSize, maxFiles: config.logMaxFiles });
+  const tools = resolveTools(process.env);
+  let toolsOk: HealthCheck = { name: 'ffmpeg', ok: false, detail: 'not checked yet' };
+  try {
+    const v = await checkTools(tools);
+    toolsOk = { name: 'ffmpeg', ok: true, detail: v.ffmpegVersion };
+  } catch (e) {
+    toolsOk = { name: 'ffmpeg', ok: false, detail: (e as Error).message };
+    logger.error({ err: e }, 'ffmpeg/ffprobe missing: the worker cannot run jobs');
+  }
+  const service = new WorkerService({
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    logger,
+    concurrency: config.workerConcurrency,
+    timeoutMs: config.timeoutsMs,
+    settings: {
+      mediaRoot: path.resolve(config.mediaRoot),
+      outputRoot: path.resolve(config.outputRoot),
+      dataDir: path.resolve(config.dataDir),
+      ffmpegPath: tools.ffmpeg,
+      ffprobePath: tools.ffprobe,
+      logLevel: config.logLevel,
+      cacheMaxBytes: config.cacheMaxBytes,
+    },
+  });
+  let shuttingDown = false;
+  let redisProblems: string[] = [];
+  const health = await startHealthServer(config.workerHealthPort, {
+    shuttingDown: () => shuttingDown,
+    detail: () => ({ worker: service.status(), redisSettings: redisProblems }),
+    checks: async () => {
+      const st = service.status();
+      const checks: HealthCheck[] = [
+        { name: 'redis', ok: st.redis === 'ready', detail: st.redis },
+        { name: 'queue', ok: st.running, detail: st.running ? 'workers running' : 'workers not running' },
+        toolsOk,
+      ];
+      if (config.strictRedisChecks) checks.push({ name: 'redis-settings', ok: redisProblems.length === 0, detail: redisProblems.join('; ') || 'ok' });
+      try {
+        const fs = await statfs(config.dataDir);
+        const free = fs.bavail * fs.bsize;
+        checks.push({ name: 'disk', ok: free >= config.diskMinFreeBytes, detail: `${Math.round(free / 1048576)} MB free in DATA_DIR` });
+      } catch (e) {
+        checks.push({ name: 'disk', ok: false, detail: (e as Error).message });
+      }
+      return checks;
+    },
+  });
+  logger.info({ port: health.port }, 'worker health server listening');
+  await service.start();
+  const probe = async () => {
+    try {
+      const { Redis } = await import('ioredis');
+      const r = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+      await r.connect();
+      const rep = await checkRedisSettings(r, config.env === 'production');
+      await r.quit();
+      redisProblems = rep.problems;
+      for (const p of rep.problems) (config.strictRedisChecks ? logger.error : logger.warn)({ problem: p }, 'redis setting');
+    } catch (e) {
+      logger.warn({ err: e }, 'redis settings not checked (retrying in 30 s)');
+      setTimeout(() => void probe(), 30_000).unref();
+    }
+  };
+  void probe();
+
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutdown requested');
+    const hardExit = setTimeout(() => process.exit(1), config.shutdownDeadlineMs + 15_000);
+    hardExit.unref();
+    await service.stop(config.shutdownDeadlineMs);
+    await health.close();
+    await logger.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+void main().catch((err: unknown) => {
+  console.error(`sync-analyzer worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
