@@ -161,7 +161,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       const text = await res.text();
-      let parsed: unknown = null;
+      let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch {
@@ -221,4 +221,31 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+/** Starts the real worker process (services/worker/src/main.ts) against this stack. */
+export function spawnWorkerProcess(s: Stack, env: Record<string, string> = {}): ChildProcess & { output: () => string } {
+  let out = '';
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(REPO, 'services/worker/src/main.ts')], {
+    cwd: s.dir,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      MOUNT_PATH: s.mediaRoot,
+      OUTPUT_ROOT: s.outputRoot,
+      DATA_DIR: s.config.dataDir,
+      REDIS_URL: s.redis.url,
+      QUEUE_PREFIX: s.config.queuePrefix,
+      FFMPEG_PATH: '/usr/bin/ffmpeg',
+      FFPROBE_PATH: '/usr/bin/ffprobe',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  return Object.assign(child, { output: () => out });
 }

@@ -8,6 +8,7 @@ import { FRAME_RATE_KEYS, SCHEMA_VERSION, type AllStreamsResult, type FrameRateK
 import { checkTools, isInputError, probeMedia, resolveTools, ToolMissingError, type MediaLogger } from '@sync-analyzer/media';
 import { formatChannels, formatSummary } from './summary.ts';
 import { toSelection, UsageError } from './selection-options.ts';
+import { registerClientCommands } from './client/commands.ts';
 
 interface AnalyzeFlags {
   json?: boolean;
@@ -63,6 +64,9 @@ export async function main(argv: string[]): Promise<number> {
       const probe = await probeMedia(file, { tools, logger: makeLogger(flags.logLevel) });
       process.stdout.write(JSON.stringify(probe, null, 2) + '\n');
     });
+
+  // submit, status, batch, repair: the same work through a running Sync Analyzer API.
+  registerClientCommands(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,7 +1,7 @@
 // Worker process entry: config, logger, queue workers, health server, ordered shutdown.
 import 'dotenv/config';
 import path from 'node:path';
-import { statfs } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
 import { checkTools, resolveTools } from '@sync-analyzer/media';
 import { ConfigError, checkRedisSettings, createLogger, loadConfig } from '@sync-analyzer/platform';
 import { WorkerService } from './worker-service.ts';
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger({ level: config.logLevel, service: 'worker', file: config.logFile, maxSize: config.logMaxSize, maxFiles: config.logMaxFiles });
+  await mkdir(config.dataDir, { recursive: true });
   const tools = resolveTools(process.env);
   let toolsOk: HealthCheck = { name: 'ffmpeg', ok: false, detail: 'not checked yet' };
   try {
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
     logger,
     concurrency: config.workerConcurrency,
     timeoutMs: config.timeoutsMs,
+    lockDurationMs: config.jobLockMs,
+    stalledIntervalMs: Math.max(500, config.jobLockMs / 2),
     settings: {
       mediaRoot: path.resolve(config.mediaRoot),
       outputRoot: path.resolve(config.outputRoot),

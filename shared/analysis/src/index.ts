@@ -2,3 +2,4 @@ export { analyzeFiles, analyzePrepared, monotonic, prepareMedia, preparePair, pr
 export type { AnalyzeFilesOptions, AnalysisProgress, PreparedMedia } from './analyze-files.ts';
 export { checkChannels } from './channel-check.ts';
 export type { ChannelCheckOptions } from './channel-check.ts';
+export { PreparedCache, prepareMediaCached } from './prepared-cache.ts';

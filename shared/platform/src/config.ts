@@ -48,6 +48,8 @@ export const Env = z.object({
   /** Rotation of LOG_FILE: size per file and number of files kept. */
   LOG_MAX_SIZE: z.string().regex(/^\d+[kmg]$/i, 'a size like 10m').default('10m'),
   LOG_MAX_FILES: z.coerce.number().int().min(1).default(5),
+  /** A job's lock in Redis (seconds): a crashed worker's jobs are re-run by another within about this long. */
+  JOB_LOCK_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   /** Lifetime of a browser session cookie (hours). */
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
 });
@@ -79,6 +81,7 @@ export interface Config {
   logMaxSize: string;
   logMaxFiles: number;
   sessionTtlMs: number;
+  jobLockMs: number;
 }
 
 export class ConfigError extends Error {
@@ -130,5 +133,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logMaxSize: e.LOG_MAX_SIZE,
     logMaxFiles: e.LOG_MAX_FILES,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    jobLockMs: e.JOB_LOCK_SECONDS * 1000,
   };
 }

@@ -2,7 +2,7 @@
 // progress and the result, exits. If the worker dies, the IPC channel closes and the child
 // ends its own process group (its ffmpeg children with it).
 import path from 'node:path';
-import { realpath } from 'node:fs/promises';
+import { realpath, stat, unlink } from 'node:fs/promises';
 import { analyzePrepared, probePair, prepareMedia, monotonic, StageClock, type AnalysisProgress, type AnalyzeFilesOptions } from '@sync-analyzer/analysis';
 import { PreparedCache, prepareMediaCached } from '@sync-analyzer/analysis';
 import { resolveTools, isInputError, AbortedError } from '@sync-analyzer/media';
@@ -99,6 +99,9 @@ async function runRepair(job: JobOf<'repair'>, s: ChildSettings, ctx: Ctx): Prom
   const outRoot = await realpath(s.outputRoot);
   const outputPath = path.resolve(outRoot, job.output);
   if (!outputPath.startsWith(outRoot + path.sep)) throw new JobPayloadError(`repair output "${job.output}" leaves the output root`);
+  // The API reserved the name with an empty placeholder; the repair writes the real file.
+  const reserved = await stat(outputPath).catch(() => null);
+  if (reserved?.isFile() && reserved.size === 0) await unlink(outputPath);
   const outcome = await repairMedia(
     {
       inputPath: dub.absolute,
