@@ -116,7 +116,7 @@ export function batchRoutes(ctx: ApiContext, t: RouteTable): void {
       summary: `Batch results as ${ext.toUpperCase()} (offsets, frames, timecode, confidence, verdict per row)`,
       params: IdParams,
       query: z.object({ download: z.enum(['0', '1']).optional() }),
-      responses: { 200: { description: `the ${ext} export`, contentType: f.type.split(';')[0]! }, ...errors(401, 404) },
+      responses: { 200: ext === 'json' ? { description: 'the batch and one row per item', schema: z.record(z.string(), z.unknown()) } : { description: `the ${ext} export`, contentType: f.type.split(';')[0]! }, ...errors(401, 404) },
       handler: async ({ params, query, res }) => {
         const { batch, items } = await envelope(params.id);
         if (ext === 'html') res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
