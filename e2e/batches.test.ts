@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import knex from 'knex';
 import { parse } from 'csv-parse/sync';
@@ -82,6 +83,9 @@ describe('batches (PostgreSQL store)', () => {
     assert.ok(Math.abs(de.offset_seconds + 0.25) < 0.001);
     assert.equal(other.match, false);
     assert.equal(done.batch.counts.completed, 3);
+    // One master, three dubs: the master was decoded once and reused from the cache.
+    const cached = await readdir(path.join(s.config.dataDir, 'cache', 'prepared')).catch(() => []);
+    assert.equal(cached.filter((n) => !n.startsWith('.')).length, 1, cached.join(','));
 
     const csv = await s.request('GET', `/api/v1/batches/${id}/export.csv`);
     assert.equal(csv.status, 200);

@@ -13,7 +13,7 @@ import { freePort, makeProgramme, makeDub, until, isAlive } from './harness.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const descendants = (pid: number): number[] => {
-  let out: number[] = [];
+  let out: number[];
   try {
     out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
   } catch {
