@@ -34,7 +34,7 @@ describe('job contracts', () => {
     };
     const jobs: Job[] = [
       parseJob({ kind: 'analysis', version: 1, analysisId: 'a', master: 'm', dub: 'd' }),
-      parseJob({ kind: 'repair', version: 1, repairId: 'r', dub: 'd', offsetSeconds: 1.5 }),
+      parseJob({ kind: 'repair', version: 1, repairId: 'r', dub: 'd', output: 'repairs/d.wav', offsetSeconds: 1.5 }),
       parseJob({ kind: 'batch', version: 1, batchId: 'b', analysisIds: ['a'] }),
     ];
     for (const j of jobs) assert.equal(await dispatchJob(handlers, j), j.kind);
