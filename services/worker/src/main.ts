@@ -22,8 +22,10 @@ async function main(): Promise<void> {
   await mkdir(config.dataDir, { recursive: true });
   const tools = resolveTools(process.env);
   let toolsOk: HealthCheck = { name: 'ffmpeg', ok: false, detail: 'not checked yet' };
+  let ffmpegVersion = 'unknown';
   try {
     const v = await checkTools(tools);
+    ffmpegVersion = v.ffmpegVersion;
     toolsOk = { name: 'ffmpeg', ok: true, detail: v.ffmpegVersion };
   } catch (e) {
     toolsOk = { name: 'ffmpeg', ok: false, detail: (e as Error).message };
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       ffprobePath: tools.ffprobe,
       logLevel: config.logLevel,
       cacheMaxBytes: config.cacheMaxBytes,
+      cacheNamespace: `ffmpeg ${ffmpegVersion}`,
     },
   });
   let shuttingDown = false;

@@ -12,6 +12,7 @@ import {
   parseJob,
   queueKeys,
   JobPayloadError,
+  JobPayloadTooNewError,
   type JobHandlers,
   type JobKind,
   type JobOf,
@@ -109,6 +110,7 @@ export class WorkerService {
     try {
       job = parseJob(bull.data);
     } catch (e) {
+      if (e instanceof JobPayloadTooNewError) throw new Error(failureReason('payload_too_new', e.message), { cause: e });
       throw new UnrecoverableError(failureReason('bad_payload', (e as Error).message));
     }
     if (job.kind !== kind) throw new UnrecoverableError(failureReason('bad_payload', `a ${job.kind} job in the ${kind} queue`));

@@ -16,8 +16,8 @@ describe('job contracts', () => {
     assert.equal(job.kind, 'analysis');
     assert.deepEqual(job.kind === 'analysis' && job.options, {});
   });
-  test('another payload version is refused, not misread', () => {
-    assert.throws(() => parseJob({ kind: 'analysis', version: 99, analysisId: 'a1', master: 'm', dub: 'd' }), (e: unknown) => e instanceof JobPayloadError && !e.retryable && /version 99/.test(e.message));
+  test('a version this worker cannot read is refused, not misread', () => {
+    assert.throws(() => parseJob({ kind: 'analysis', version: -1, analysisId: 'a1', master: 'm', dub: 'd' }), (e: unknown) => e instanceof JobPayloadError && !e.retryable && /version -1/.test(e.message));
   });
   test('unknown kinds and bad fields are refused with the field named', () => {
     assert.throws(() => parseJob({ kind: 'transcode', version: JOB_PAYLOAD_VERSION }), JobPayloadError);
@@ -41,4 +41,16 @@ describe('job contracts', () => {
     assert.deepEqual(seen, ['a', 'r', 'b']);
   });
   test('interactive analyses outrank batches', () => assert.ok(JOB_POLICY.analysis.priority < JOB_POLICY.batch.priority));
+});
+
+test('payload versions: older ones are upgraded, newer ones are retryable, unversioned ones are refused', async () => {
+  const { JobPayloadTooNewError } = await import('./jobs.ts');
+  const current = { kind: 'analysis', analysisId: 'a', master: 'm.wav', dub: 'd.wav' };
+  // A hypothetical v0 used `masterPath`; the upgrade table maps it to the current shape.
+  const upgrades = { 0: (old: Record<string, unknown>) => ({ ...old, master: old.masterPath, masterPath: undefined, version: 1 }) };
+  const up = parseJob({ kind: 'analysis', version: 0, analysisId: 'a', masterPath: 'm.wav', dub: 'd.wav' }, upgrades);
+  assert.equal(up.kind === 'analysis' && up.master, 'm.wav');
+  assert.throws(() => parseJob({ ...current, version: 0 }), /cannot be upgraded/);
+  assert.throws(() => parseJob({ ...current, version: JOB_PAYLOAD_VERSION + 1 }), (e: unknown) => e instanceof JobPayloadTooNewError && e.retryable);
+  assert.throws(() => parseJob({ ...current }), /no version/);
 });

@@ -79,10 +79,35 @@ export class JobPayloadError extends Error {
   readonly retryable = false;
 }
 
-/** Validates a payload from the queue; a wrong version or shape is a non-retryable error. */
-export function parseJob(data: unknown): Job {
-  const v = (data as { version?: unknown } | null)?.version;
-  if (v !== JOB_PAYLOAD_VERSION) throw new JobPayloadError(`job payload version ${String(v)} is not ${JOB_PAYLOAD_VERSION}`);
+/**
+ * A payload written by a newer release than this worker (during a rolling upgrade): retryable,
+ * so that an upgraded worker takes it instead of it failing for good.
+ */
+export class JobPayloadTooNewError extends Error {
+  override readonly name = 'JobPayloadTooNewError';
+  readonly retryable = true;
+}
+
+/**
+ * Upgrades for payloads queued by an older release, keyed by the version they upgrade FROM
+ * (each returns the next version's shape). Jobs queued before an upgrade keep running after it.
+ */
+export const PAYLOAD_UPGRADES: Readonly<Record<number, (old: Record<string, unknown>) => Record<string, unknown>>> = {};
+
+/** Validates a payload from the queue (upgrading older versions); a bad shape is non-retryable. */
+export function parseJob(data: unknown, upgrades = PAYLOAD_UPGRADES): Job {
+  let payload = data as Record<string, unknown> | null;
+  let v = payload?.version;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new JobPayloadError(`job payload has no version (got ${String(v)})`);
+  if (v > JOB_PAYLOAD_VERSION) throw new JobPayloadTooNewError(`job payload version ${v} is newer than this worker's ${JOB_PAYLOAD_VERSION}; an upgraded worker will run it`);
+  while (v < JOB_PAYLOAD_VERSION) {
+    const up = upgrades[v];
+    if (!up) throw new JobPayloadError(`job payload version ${v} cannot be upgraded to ${JOB_PAYLOAD_VERSION}`);
+    payload = up(payload!);
+    v = payload.version;
+    if (typeof v !== 'number') throw new JobPayloadError('a payload upgrade lost the version');
+  }
+  data = payload;
   const parsed = JobSchema.safeParse(data);
   if (!parsed.success) throw new JobPayloadError(`bad job payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;

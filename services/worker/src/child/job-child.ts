@@ -66,7 +66,7 @@ async function runAnalysis(job: JobOf<'analysis'>, s: ChildSettings, ctx: Ctx): 
   };
   const [mp, dp] = await probePair(master.absolute, dub.absolute, opts);
   clock.lap('probe');
-  const cache = new PreparedCache({ dir: path.join(s.dataDir, 'cache', 'prepared'), maxBytes: s.cacheMaxBytes, logger: ctx.logger });
+  const cache = new PreparedCache({ dir: path.join(s.dataDir, 'cache', 'prepared'), maxBytes: s.cacheMaxBytes, logger: ctx.logger, ...(s.cacheNamespace ? { namespace: s.cacheNamespace } : {}) });
   const fractions = [0, 0];
   const report = (i: number) => (f: number) => {
     fractions[i] = f;

@@ -12,6 +12,8 @@ export interface ChildSettings {
   ffprobePath: string | null;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   cacheMaxBytes: number;
+  /** Mixed into cache keys (the ffmpeg version: another decoder may decode differently). */
+  cacheNamespace?: string;
 }
 
 export type ParentMessage = { type: 'run'; job: Job; settings: ChildSettings; logFields: Record<string, unknown> };
