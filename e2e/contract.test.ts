@@ -34,7 +34,7 @@ test('every documented operation answers as documented', async () => {
     ['GET', '/livez'], ['GET', '/readyz'], ['GET', '/health'], ['GET', '/metrics'], ['GET', '/api/openapi.json'],
     ['GET', '/api/v1/session'], ['DELETE', '/api/v1/session'],
     ['GET', '/api/v1/analyses'], ['GET', `/api/v1/analyses/${id}`], ['GET', `/api/v1/analyses/${id}/report.json`], ['GET', `/api/v1/analyses/${id}/report.csv`], ['GET', `/api/v1/analyses/${id}/report.html`], ['GET', `/api/v1/analyses/${id}/report.edl`],
-    ['GET', `/api/v1/analyses/${id}/events`], ['GET', '/api/v1/batches'], ['GET', `/api/v1/batches/${b.id}`], ['GET', `/api/v1/batches/${b.id}/export.csv`], ['GET', `/api/v1/batches/${b.id}/export.json`], ['GET', `/api/v1/batches/${b.id}/export.html`],
+    ['GET', `/api/v1/analyses/${id}/events`], ['GET', `/api/v1/analyses/${id}/overview`], ['GET', `/api/v1/analyses/${id}/proxy/master`], ['GET', '/api/v1/batches'], ['GET', `/api/v1/batches/${b.id}`], ['GET', `/api/v1/batches/${b.id}/export.csv`], ['GET', `/api/v1/batches/${b.id}/export.json`], ['GET', `/api/v1/batches/${b.id}/export.html`],
     ['GET', '/api/v1/repairs'], ['GET', `/api/v1/repairs/${r.id}`], ['POST', `/api/v1/repairs/${r.id}/cancel`], ['GET', '/api/v1/files'], ['GET', '/api/v1/files/probe?path=m.wav'],
   ];
   for (const [m, u] of calls) await s.request(m, u);

@@ -13,6 +13,8 @@ import { JobSync } from './jobs/job-sync.ts';
 import { Submissions } from './jobs/submissions.ts';
 import { Metrics } from './metrics.ts';
 import { HealthService } from './health.ts';
+import { Proxies } from './jobs/proxies.ts';
+import path from 'node:path';
 
 export interface ApiServer {
   ctx: ApiContext;
@@ -42,10 +44,11 @@ export async function startApiServer(config: Config, logger: Logger, opts: ApiSe
   await health.checkToolsOnce();
   const events = new JobEventBus();
   const metrics = new Metrics(queues, redis, () => health.workers() as Promise<{ busy: boolean }[]>);
-  const sync = new JobSync({ store, queues, redisUrl: config.redisUrl, prefix: config.queuePrefix, logger, events, metrics, mediaRoot, outputRoot, webhookSecret: config.webhookSecret, ...(opts.reconcileEveryMs ? { reconcileEveryMs: opts.reconcileEveryMs } : {}), ...(opts.webhookBaseDelayMs ? { webhookBaseDelayMs: opts.webhookBaseDelayMs } : {}) });
+  const proxies = new Proxies(path.resolve(config.dataDir, 'proxies'), queues);
+  const sync = new JobSync({ proxies, store, queues, redisUrl: config.redisUrl, prefix: config.queuePrefix, logger, events, metrics, mediaRoot, outputRoot, webhookSecret: config.webhookSecret, ...(opts.reconcileEveryMs ? { reconcileEveryMs: opts.reconcileEveryMs } : {}), ...(opts.webhookBaseDelayMs ? { webhookBaseDelayMs: opts.webhookBaseDelayMs } : {}) });
   const submissions = new Submissions({ store, queues, mediaRoot, outputRoot, logger, webhookSecret: config.webhookSecret });
   const auth = new ApiKeyAuth(config.apiKeys, config.sessionTtlMs);
-  const ctx: ApiContext = { config, logger, store, queues, submissions, sync, events, mediaRoot, outputRoot, auth, metrics, health, tools };
+  const ctx: ApiContext = { config, logger, store, queues, submissions, sync, events, mediaRoot, outputRoot, auth, metrics, health, tools, proxies };
   const { app, openapi } = buildApp(ctx);
 
   // Redis settings: a warning in development, not ready in production (see HealthService).

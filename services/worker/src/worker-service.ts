@@ -74,6 +74,7 @@ export class WorkerService {
     analysis: (job) => this.runChild(job, job.analysisId),
     repair: (job) => this.runChild(job, job.repairId),
     batch: (job) => this.summariseBatch(job),
+    proxy: (job) => this.runChild(job, `px_${job.proxyKey}`),
   };
 
   async start(): Promise<void> {
@@ -83,8 +84,9 @@ export class WorkerService {
       analysis: this.opts.concurrency,
       repair: JOB_POLICY.repair.concurrency,
       batch: JOB_POLICY.batch.concurrency,
+      proxy: JOB_POLICY.proxy.concurrency,
     };
-    for (const kind of ['analysis', 'repair', 'batch'] as const) {
+    for (const kind of ['analysis', 'repair', 'batch', 'proxy'] as const) {
       const worker = new Worker(kind, (job, token, signal) => this.process(kind, job, token, signal), {
         connection: this.connection,
         prefix: this.opts.prefix,
@@ -152,7 +154,7 @@ export class WorkerService {
       this.ctx.set(job, { bull, entry, log });
       return this.handlers[k](job);
     };
-    return { analysis: bind('analysis'), repair: bind('repair'), batch: bind('batch') };
+    return { analysis: bind('analysis'), repair: bind('repair'), batch: bind('batch'), proxy: bind('proxy') };
   }
 
   private toQueueError(e: unknown, log: Logger): Error {
@@ -171,7 +173,7 @@ export class WorkerService {
     return new Error(failureReason('internal', e instanceof Error ? e.message : String(e)));
   }
 
-  private async runChild(job: JobOf<'analysis'> | JobOf<'repair'>, id: string): Promise<unknown> {
+  private async runChild(job: JobOf<'analysis'> | JobOf<'repair'> | JobOf<'proxy'>, id: string): Promise<unknown> {
     const { bull, entry, log } = this.ctx.get(job)!;
     let lastSent = 0;
     let lastStage = '';

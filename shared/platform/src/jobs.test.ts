@@ -30,15 +30,17 @@ describe('job contracts', () => {
     const handlers: JobHandlers<string> = {
       analysis: async (j) => (seen.push(j.analysisId), 'analysis'),
       repair: async (j) => (seen.push(j.repairId), 'repair'),
+      proxy: async (j) => (seen.push(j.proxyKey), 'proxy'),
       batch: async (j) => (seen.push(j.batchId), 'batch'),
     };
     const jobs: Job[] = [
       parseJob({ kind: 'analysis', version: 1, analysisId: 'a', master: 'm', dub: 'd' }),
       parseJob({ kind: 'repair', version: 1, repairId: 'r', dub: 'd', output: 'repairs/d.wav', offsetSeconds: 1.5 }),
       parseJob({ kind: 'batch', version: 1, batchId: 'b', analysisIds: ['a'] }),
+      parseJob({ kind: 'proxy', version: 1, proxyKey: 'ab'.repeat(12), path: 'm.wav' }),
     ];
     for (const j of jobs) assert.equal(await dispatchJob(handlers, j), j.kind);
-    assert.deepEqual(seen, ['a', 'r', 'b']);
+    assert.deepEqual(seen, ['a', 'r', 'b', 'ab'.repeat(12)]);
   });
   test('interactive analyses outrank batches', () => assert.ok(JOB_POLICY.analysis.priority < JOB_POLICY.batch.priority));
 });

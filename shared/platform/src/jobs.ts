@@ -68,7 +68,18 @@ export const BatchJobSchema = z.object({
   analysisIds: z.array(z.string().min(1)).min(1),
 });
 
-export const JobSchema = z.discriminatedUnion('kind', [AnalysisJobSchema, RepairJobSchema, BatchJobSchema]);
+/** A browser-safe audio proxy (mono Ogg Opus) and an energy overview of one input, cached under DATA_DIR. */
+export const ProxyJobSchema = z.object({
+  kind: z.literal('proxy'),
+  ...base,
+  /** Cache key: content fingerprint + selection + proxy format version. */
+  proxyKey: z.string().regex(/^[a-f0-9]{16,64}$/),
+  /** Relative to the media root. */
+  path: z.string().min(1),
+  selection: AudioSelectionSchema.optional(),
+});
+
+export const JobSchema = z.discriminatedUnion('kind', [AnalysisJobSchema, RepairJobSchema, BatchJobSchema, ProxyJobSchema]);
 export type Job = z.infer<typeof JobSchema>;
 export type JobKind = Job['kind'];
 export type JobOf<K extends JobKind> = Extract<Job, { kind: K }>;
@@ -131,6 +142,7 @@ export const JOB_POLICY: { readonly [K in JobKind]: JobPolicy } = {
   analysis: { attempts: 3, backoffMs: 5_000, timeoutMs: 30 * 60_000, concurrency: 1, priority: 5, keepCompleted: { age: 86_400, count: 1000 }, keepFailed: { age: 7 * 86_400, count: 1000 } },
   repair: { attempts: 2, backoffMs: 10_000, timeoutMs: 60 * 60_000, concurrency: 1, priority: 5, keepCompleted: { age: 86_400, count: 500 }, keepFailed: { age: 7 * 86_400, count: 500 } },
   batch: { attempts: 5, backoffMs: 2_000, timeoutMs: 24 * 3600_000, concurrency: 4, priority: 10, keepCompleted: { age: 7 * 86_400, count: 200 }, keepFailed: { age: 14 * 86_400, count: 200 } },
+  proxy: { attempts: 2, backoffMs: 5_000, timeoutMs: 30 * 60_000, concurrency: 1, priority: 8, keepCompleted: { age: 3_600, count: 200 }, keepFailed: { age: 86_400, count: 200 } },
 };
 
 /** One handler per job kind; a missing kind is a compile error. */

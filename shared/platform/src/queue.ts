@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { JOB_POLICY, type Job, type JobKind, type JobOf } from './jobs.ts';
 import type { Priority } from './db/types.ts';
 
-export const JOB_KINDS: readonly JobKind[] = ['analysis', 'repair', 'batch'];
+export const JOB_KINDS: readonly JobKind[] = ['analysis', 'repair', 'batch', 'proxy'];
 
 /** BullMQ priority: lower runs first. An urgent analysis overtakes a queued overnight batch. */
 export const PRIORITY_RANK: { readonly [P in Priority]: number } = { urgent: 1, normal: 5, batch: 10 };
@@ -46,6 +46,8 @@ export function jobIdOf(job: Job): string {
       return job.repairId;
     case 'batch':
       return job.batchId;
+    case 'proxy':
+      return `px_${job.proxyKey}`;
   }
 }
 
@@ -61,7 +63,7 @@ export class JobQueues {
   ) {
     this.keys = queueKeys(prefix);
     const q = (kind: JobKind) => new Queue(kind, { connection, prefix });
-    this.queues = { analysis: q('analysis'), repair: q('repair'), batch: q('batch') };
+    this.queues = { analysis: q('analysis'), repair: q('repair'), batch: q('batch'), proxy: q('proxy') };
     this.flow = new FlowProducer({ connection, prefix });
   }
 

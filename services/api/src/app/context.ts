@@ -7,6 +7,7 @@ import type { JobSync } from '../jobs/job-sync.ts';
 import type { Submissions } from '../jobs/submissions.ts';
 import type { Metrics } from '../metrics.ts';
 import type { HealthService } from '../health.ts';
+import type { Proxies } from '../jobs/proxies.ts';
 
 export interface ApiContext {
   config: Config;
@@ -22,4 +23,5 @@ export interface ApiContext {
   metrics: Metrics;
   health: HealthService;
   tools: MediaTools;
+  proxies: Proxies;
 }

@@ -173,3 +173,7 @@ export const HealthView = z
   .object({ status: z.string(), shutting_down: z.boolean().optional(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })).optional() })
   .passthrough()
   .meta({ id: 'Health' });
+
+export const ProxyPending = z.object({ status: z.literal('pending'), retry_after_seconds: z.number() }).meta({ id: 'ProxyPending' });
+const Overview = z.object({ hop_seconds: z.number(), duration_seconds: z.number(), db: z.array(z.number()) }).nullable();
+export const OverviewView = z.object({ pending: z.boolean(), master: Overview, dub: Overview }).meta({ id: 'Overview' });

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 
 export type JobEvent =
   | { type: 'progress'; kind: 'analysis' | 'repair'; id: string; percent: number; stage: string | null }
-  | { type: 'status'; kind: 'analysis' | 'repair' | 'batch'; id: string; status: string; batchId?: string | null };
+  | { type: 'status'; kind: 'analysis' | 'repair' | 'batch' | 'proxy'; id: string; status: string; batchId?: string | null };
 
 export class JobEventBus {
   private readonly emitter = new EventEmitter();

@@ -21,6 +21,7 @@ import { analysisJob, repairJob, newId } from './submissions.ts';
 import { fingerprintFile, dedupeKey, type MediaRoot, type OutputRoot } from '@sync-analyzer/platform';
 import { ENGINE_VERSION } from '@sync-analyzer/engine';
 import type { Metrics } from '../metrics.ts';
+import type { Proxies } from './proxies.ts';
 
 export interface JobSyncDeps {
   store: Store;
@@ -33,6 +34,8 @@ export interface JobSyncDeps {
   mediaRoot: MediaRoot;
   outputRoot: OutputRoot;
   webhookSecret: string | null;
+  /** Listening proxies, prepared as soon as an analysis completes. */
+  proxies?: Proxies;
   /** Reconciliation period (ms). */
   reconcileEveryMs?: number;
   /** Webhook retry base delay (ms; tests shorten it). */
@@ -53,7 +56,7 @@ export class JobSync {
   constructor(private readonly d: JobSyncDeps) {}
 
   async start(): Promise<void> {
-    for (const kind of ['analysis', 'repair', 'batch'] as const) {
+    for (const kind of ['analysis', 'repair', 'batch', 'proxy'] as const) {
       const connection = connectRedis(this.d.redisUrl, 'consumer', this.d.logger, `events-${kind}`);
       this.connections.push(connection);
       const qe = new QueueEvents(kind, { connection, prefix: this.d.prefix });
@@ -79,7 +82,7 @@ export class JobSync {
   }
 
   private async onActive(kind: JobKind, jobId: string): Promise<void> {
-    if (kind === 'batch') return;
+    if (kind === 'batch' || kind === 'proxy') return;
     const job = await this.d.queues.queues[kind].getJob(jobId);
     const attempt = (job?.attemptsMade ?? 0) + 1;
     if (kind === 'analysis') await this.d.store.analyses.markRunning(jobId, attempt, nowIso());
@@ -88,7 +91,7 @@ export class JobSync {
   }
 
   private async onProgress(kind: JobKind, jobId: string, data: unknown): Promise<void> {
-    if (kind === 'batch' || typeof data !== 'object' || data === null) return;
+    if (kind === 'batch' || kind === 'proxy' || typeof data !== 'object' || data === null) return;
     const p = data as { percent?: unknown; stage?: unknown };
     if (typeof p.percent !== 'number') return;
     const stage = typeof p.stage === 'string' ? p.stage : null;
@@ -104,7 +107,7 @@ export class JobSync {
     const state = await job.getState();
     if (state === 'completed') await this.storeCompleted(kind, job);
     else if (state === 'failed') await this.storeFailed(kind, job);
-    else if (state === 'active' && kind !== 'batch') await this.onActive(kind, jobId);
+    else if (state === 'active') await this.onActive(kind, jobId);
   }
 
   private async storeCompleted(kind: JobKind, job: BullJob): Promise<void> {
@@ -128,8 +131,11 @@ export class JobSync {
       }
       if (await this.d.store.repairs.storeOutcome(id, value.outcome as never, at)) this.after('repair', id, 'completed', seconds);
       await this.ensureVerification(id);
-    } else {
+    } else if (kind === 'batch') {
       await this.completeBatch(id);
+    } else {
+      // Proxies live in the cache directory, not in the database.
+      this.d.events.emit({ type: 'status', kind: 'proxy', id, status: 'completed' });
     }
   }
 
@@ -143,8 +149,10 @@ export class JobSync {
       if (await this.d.store.analyses.markEnded(id, status, code, message, at)) this.after('analysis', id, status, seconds);
     } else if (kind === 'repair') {
       if (await this.d.store.repairs.markEnded(id, status, code, message, at)) this.after('repair', id, status, seconds);
-    } else {
+    } else if (kind === 'batch') {
       await this.completeBatch(id);
+    } else {
+      this.d.events.emit({ type: 'status', kind: 'proxy', id, status: 'failed' });
     }
   }
 
@@ -156,6 +164,8 @@ export class JobSync {
     if (kind === 'analysis') void this.safe(async () => {
       const rec = await this.d.store.analyses.get(id);
       if (rec?.batchId) await this.completeBatch(rec.batchId);
+      // Operators open results to listen: have the proxies ready (interactive analyses only).
+      if (rec && status === 'completed' && !rec.batchId && this.d.proxies) for (const side of ['master', 'dub'] as const) await this.d.proxies.ensure(rec, side);
     });
   }
 
@@ -271,7 +281,7 @@ export class JobSync {
   /** Removes finished jobs from Redis once stored and older than the kind's retention. */
   async prune(): Promise<number> {
     let removed = 0;
-    for (const kind of ['analysis', 'repair', 'batch'] as const) {
+    for (const kind of ['analysis', 'repair', 'batch', 'proxy'] as const) {
       const q = this.d.queues.queues[kind];
       const policy = JOB_POLICY[kind];
       for (const [state, keep] of [['completed', policy.keepCompleted], ['failed', policy.keepFailed]] as const) {
@@ -298,6 +308,7 @@ export class JobSync {
       const r = await this.d.store.repairs.get(id);
       return !r || ['completed', 'failed', 'cancelled', 'timed_out'].includes(r.status);
     }
+    if (kind === 'proxy') return true;
     const b = await this.d.store.batches.get(id);
     return !b || b.status === 'completed';
   }

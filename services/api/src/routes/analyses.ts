@@ -6,7 +6,7 @@ import type { AnalysisRecord } from '@sync-analyzer/platform';
 import type { ApiContext } from '../app/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { RouteTable } from '../http/routes.ts';
-import { AnalysisEnvelope, AnalysisListQuery, AnalysisPage, AnalysisRequest, ErrorBody, IdParams, WaitQuery } from '../http/schemas.ts';
+import { AnalysisEnvelope, AnalysisListQuery, AnalysisPage, AnalysisRequest, ErrorBody, IdParams, OverviewView, ProxyPending, WaitQuery } from '../http/schemas.ts';
 import { openSse } from '../http/sse.ts';
 import { analysisView } from '../http/views.ts';
 import { analysisReportCsv, analysisReportHtml, analysisReportJson } from '../reports/analysis-report.ts';
@@ -174,6 +174,43 @@ export function analysisRoutes(ctx: ApiContext, t: RouteTable): void {
       const sse = openSse(req, res);
       sse.send('hello', { at: new Date().toISOString() });
       sse.onClose(ctx.events.subscribe((e) => sse.send(e.type, e)));
+    },
+  });
+
+  t.add({
+    method: 'get',
+    path: '/api/v1/analyses/:id/proxy/:side',
+    tag: 'listening',
+    summary: 'Browser-safe listening proxy of the master or the dub (mono Ogg Opus, range requests); 202 while a worker prepares it',
+    params: z.object({ id: z.string().min(1).max(100), side: z.enum(['master', 'dub']) }),
+    responses: {
+      200: { description: 'the proxy', contentType: 'audio/ogg' },
+      202: { description: 'being prepared; ask again shortly', schema: ProxyPending },
+      ...errors(401, 404, 500),
+    },
+    handler: async ({ params, res }) => {
+      const rec = await get(params.id);
+      const st = await ctx.proxies.ensure(rec, params.side);
+      if (st.status === 'failed') throw new ApiError(500, 'proxy_failed', `the listening proxy could not be made: ${st.error ?? 'unknown error'}`);
+      if (st.status === 'pending') return void res.status(202).setHeader('Retry-After', '2').json({ status: 'pending', retry_after_seconds: 2 });
+      res.setHeader('Cache-Control', 'private, max-age=86400');
+      res.type('audio/ogg').sendFile(st.audioPath, { acceptRanges: true });
+    },
+  });
+
+  t.add({
+    method: 'get',
+    path: '/api/v1/analyses/:id/overview',
+    tag: 'listening',
+    summary: 'Energy overview (dBFS per 50 ms) of master and dub for the waveform view; pending while the proxies are prepared',
+    params: IdParams,
+    responses: { 200: { description: 'both overviews, or pending', schema: OverviewView }, ...errors(401, 404, 500) },
+    handler: async ({ params, res }) => {
+      const rec = await get(params.id);
+      const [m, d] = await Promise.all([ctx.proxies.overview(rec, 'master'), ctx.proxies.overview(rec, 'dub')]);
+      const failed = [m, d].find((x) => x.state.status === 'failed');
+      if (failed) throw new ApiError(500, 'proxy_failed', `the overview could not be made: ${failed.state.error ?? 'unknown error'}`);
+      res.json({ pending: m.overview === null || d.overview === null, master: m.overview, dub: d.overview } as never);
     },
   });
 

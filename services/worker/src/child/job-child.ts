@@ -9,6 +9,7 @@ import { resolveTools, isInputError, AbortedError } from '@sync-analyzer/media';
 import { createLogger, MediaRoot, fingerprintFile, JobPayloadError, type Job, type JobOf } from '@sync-analyzer/platform';
 import type { ChildMessage, ChildSettings, ParentMessage, SerializedError } from './messages.ts';
 import { repairMedia } from '../repair/repair-media.ts';
+import { makeProxy } from './proxy.ts';
 
 const send = (m: ChildMessage) => process.send?.(m);
 
@@ -47,6 +48,8 @@ async function run(m: ParentMessage): Promise<unknown> {
       return runRepair(job, m.settings, { tools, logger, onSpawn });
     case 'batch':
       throw new JobPayloadError('batch jobs run in the worker, not in a job child');
+    case 'proxy':
+      return runProxy(job, m.settings, { tools, logger, onSpawn });
   }
 }
 
@@ -116,6 +119,18 @@ async function runRepair(job: JobOf<'repair'>, s: ChildSettings, ctx: Ctx): Prom
     { tools: ctx.tools, logger: ctx.logger, ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}), onProgress: (f) => send({ type: 'progress', percent: Math.round(f * 1000) / 10, stage: 'repair' }) },
   );
   return { kind: 'repair', outcome: { ...outcome, outputPath: path.relative(outRoot, outcome.outputPath) } };
+}
+
+async function runProxy(job: JobOf<'proxy'>, s: ChildSettings, ctx: Ctx): Promise<unknown> {
+  const root = await MediaRoot.open(s.mediaRoot);
+  const input = await root.resolveFile(job.path);
+  const out = await makeProxy(input.absolute, job.selection, path.join(s.dataDir, 'proxies'), job.proxyKey, {
+    tools: ctx.tools,
+    logger: ctx.logger,
+    ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
+    onProgress: (f) => send({ type: 'progress', percent: Math.round(f * 1000) / 10, stage: 'proxy' }),
+  });
+  return { kind: 'proxy', proxyKey: job.proxyKey, durationSeconds: out.durationSeconds };
 }
 
 export function serializeError(err: unknown): SerializedError {
