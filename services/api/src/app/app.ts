@@ -2,6 +2,9 @@
 // auth, the versioned API, docs, the queue dashboard and JSON errors. Building it has no side
 // effects (no listen, no connections): main.ts and the tests pass the context in.
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import express, { type Request } from 'express';
 import helmet from 'helmet';
 import cors from 'cors';
@@ -22,6 +25,8 @@ import { analysisRoutes } from '../routes/analyses.ts';
 import { batchRoutes } from '../routes/batches.ts';
 import { repairRoutes } from '../routes/repairs.ts';
 import { systemRoutes } from '../routes/system.ts';
+
+const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/dist');
 
 export interface BuiltApp {
   app: express.Express;
@@ -117,6 +122,16 @@ export function buildApp(ctx: ApiContext): BuiltApp {
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: Object.values(ctx.queues.queues).map((q) => new BullMQAdapter(q, { readOnlyMode: false })), serverAdapter: board });
   app.use('/admin/queues', ...authenticate, board.getRouter());
+
+  // The web UI: built static assets (services/web/dist, `npm run build`), with the SPA's
+  // client-side routes answered by its index.html.
+  const webDist = ctx.webDist ?? WEB_DIST;
+  if (existsSync(path.join(webDist, 'index.html'))) {
+    app.use(express.static(webDist, { index: 'index.html', maxAge: '1h', setHeaders: (res, file) => file.endsWith('index.html') && res.setHeader('Cache-Control', 'no-cache') }));
+    app.get(/^\/(?!api\/|admin\/|metrics$|livez$|readyz$|health$).*/, (req, res, next) => (req.accepts('html') ? res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(webDist, 'index.html')) : next()));
+  } else {
+    app.get('/', (_req, res) => void res.type('text/plain').send('Sync Analyzer API. The web UI is not built here: run `npm run build`. API docs: /api/docs\n'));
+  }
 
   app.use((req, _res, next) => next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`)));
   app.use(errorHandler(ctx.logger));

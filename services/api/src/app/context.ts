@@ -24,4 +24,6 @@ export interface ApiContext {
   health: HealthService;
   tools: MediaTools;
   proxies: Proxies;
+  /** Built web UI (default services/web/dist). */
+  webDist?: string;
 }
