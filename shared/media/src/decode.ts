@@ -33,6 +33,11 @@ export interface DecodeOptions {
    * call: the buffer may be reallocated later). Lets features be computed while decoding.
    */
   onSamples?: (pcm: Int16Array, count: number) => void;
+  /**
+   * A second mono s16 output of the same audio at another rate, streamed chunk by chunk (not
+   * kept): one decode feeds the engine and, e.g., speech detection at 16 kHz.
+   */
+  extraOutput?: { sampleRate: number; onChunk: (samples: Int16Array) => void };
 }
 
 export interface DecodeResult {
@@ -75,7 +80,8 @@ const WINDOW_PREROLL_S = 0.2;
 /** Decodes the selected audio of `path` to mono s16 PCM at `sampleRate`. */
 export async function decodePcm(path: string, opts: DecodeOptions): Promise<DecodeResult> {
   checkRate(opts.sampleRate);
-  const plan = planAudioInput(opts.probe, opts.selection, { sampleRate: opts.sampleRate, resampler: opts.resampler });
+  if (opts.extraOutput) checkRate(opts.extraOutput.sampleRate);
+  const plan = planAudioInput(opts.probe, opts.selection, { sampleRate: opts.sampleRate, resampler: opts.resampler, ...(opts.extraOutput ? { extraRate: opts.extraOutput.sampleRate } : {}) });
   const expected = plan.expectedDuration;
   const res = await runPcm(path, plan, {
     ...opts,
@@ -145,6 +151,7 @@ interface RunOptions {
   onProgress?: (decodedSeconds: number) => void;
   onSpawn?: (pid: number) => void;
   onSamples?: (pcm: Int16Array, count: number) => void;
+  extraOutput?: { sampleRate: number; onChunk: (samples: Int16Array) => void };
   sampleFormat: 's16' | 'f32';
   preSeek: string[];
   postLimit: string[];
@@ -174,6 +181,8 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
     ...plan.ffmpegArgs,
     ...o.postLimit,
     '-ac', '1', '-ar', String(o.sampleRate), '-c:a', codec, '-f', fmt, 'pipe:1',
+    // The second output (fd 3) of the same graph, when asked for.
+    ...(o.extraOutput ? ['-map', '[aout2]', '-ac', '1', '-ar', String(o.extraOutput.sampleRate), '-c:a', 'pcm_s16le', '-f', 's16le', 'pipe:3'] : []),
   ];
 
   return new Promise<RunOutcome>((resolve, reject) => {
@@ -182,7 +191,27 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
       return;
     }
     o.logger.debug({ tool: o.tools.ffmpeg, args, plan: plan.description }, 'ffmpeg');
-    const child = spawn(o.tools.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const child = spawn(o.tools.ffmpeg, args, { stdio: o.extraOutput ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    if (o.extraOutput) {
+      // Whole samples only: a chunk may end inside one.
+      let carry: Buffer | null = null;
+      const extra = o.extraOutput;
+      (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+        if (aborted) return;
+        const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+        const whole = buf.length - (buf.length % 2);
+        carry = whole < buf.length ? Buffer.from(buf.subarray(whole)) : null;
+        if (whole === 0) return;
+        // Copy into an aligned Int16Array (LE host: s16le bytes map directly).
+        const out = new Int16Array(whole / 2);
+        new Uint8Array(out.buffer).set(buf.subarray(0, whole));
+        try {
+          extra.onChunk(out);
+        } catch (err) {
+          o.logger.warn({ err }, `${o.what}: extra output callback threw`);
+        }
+      });
+    }
 
     const sink = new PcmAccumulator(bytesPer, o.expectedSamples);
     const stderr = new TailBuffer(8192);
@@ -215,7 +244,7 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
       if (child.pid !== undefined) o.onSpawn?.(child.pid);
     });
 
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       if (aborted) return;
       sink.push(chunk);
       if (o.onSamples && o.sampleFormat === 's16') {
@@ -233,7 +262,7 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
         }
       }
     });
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    child.stderr!.on('data', (c: Buffer) => stderr.push(c));
 
     child.on('error', (err) => {
       stopChild(child);

@@ -34,6 +34,11 @@ export interface PlanOptions {
   sampleRate?: number;
   /** 'soxr' needs an ffmpeg built with libsoxr (see checkTools().soxr). Default 'swr'. */
   resampler?: 'soxr' | 'swr';
+  /**
+   * A second mono output of the same selection at this rate, labelled [aout2] (one decode feeds
+   * both: e.g. 8 kHz for the engine and 16 kHz for speech detection). Needs sampleRate.
+   */
+  extraRate?: number;
 }
 
 /** Channel order of ffmpeg's native layouts (as ffprobe names them). */
@@ -188,8 +193,18 @@ function mixWords(names: readonly string[] | null, channels: number): string {
 
 function finish(probe: ProbeResult, graph: string, opts: PlanOptions, rest: Omit<AudioPlan, 'ffmpegArgs' | 'expectedDuration'>, durations: Array<number | null>): AudioPlan {
   let chain = graph;
+  const rs = opts.resampler === 'soxr' ? ':resampler=soxr' : '';
+  if (opts.extraRate !== undefined && opts.sampleRate !== undefined) {
+    chain += `,asplit=2[main][extra];[main]aresample=${Math.round(opts.sampleRate)}${rs}[aout];[extra]aresample=${Math.round(opts.extraRate)}${rs}[aout2]`;
+    const known = durations.filter((d): d is number => d !== null);
+    return {
+      ffmpegArgs: ['-filter_complex', chain, '-map', '[aout]'],
+      expectedDuration: known.length > 0 ? Math.max(...known) : probe.duration,
+      ...rest,
+    };
+  }
   if (opts.sampleRate !== undefined) {
-    chain += `,aresample=${Math.round(opts.sampleRate)}${opts.resampler === 'soxr' ? ':resampler=soxr' : ''}`;
+    chain += `,aresample=${Math.round(opts.sampleRate)}${rs}`;
   }
   const known = durations.filter((d): d is number => d !== null);
   return {

