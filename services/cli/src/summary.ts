@@ -48,10 +48,25 @@ export function formatSummary(r: AnalysisResult): string {
     }
   }
   if (r.polarity_inverted) lines.push('Polarity:   the dub is polarity-inverted');
+  if (r.speech) lines.push(`Speech:     master ${r.speech.master.segments.length} lines (${r.speech.master.speech_seconds.toFixed(1)} s), dub ${r.speech.dub.segments.length} lines (${r.speech.dub.speech_seconds.toFixed(1)} s)${r.inference ? `; ${r.inference.model} on ${r.inference.provider}` : ''}`);
+  if (r.dialogue) {
+    const d = r.dialogue;
+    lines.push(`Dialogue:   ${d.summary.lines} master lines, ${d.summary.paired} paired; ${d.summary.flagged} flagged (>= ${d.threshold_frames} frames @ ${d.frame_rate}), ${d.summary.missing} missing in the dub, ${d.summary.untranslated} untranslated`);
+    for (const l of d.lines.filter((x) => x.flagged).slice(0, 20)) {
+      const what =
+        l.issue === 'missing' ? 'no dub line' : l.issue === 'untranslated' ? `same audio as the master (${Math.round((l.same_audio ?? 1) * 100)}%)` : `start ${sgn(l.start_diff_frames)} fr (${sgn(l.start_diff_ms, 0)} ms), end ${sgn(l.end_diff_frames)} fr (${sgn(l.end_diff_ms, 0)} ms)`;
+      lines.push(`            line ${l.index + 1} ${tc(l.master_start)} -> ${tc(l.master_end)}: ${l.issue?.replace(/_/g, ' ')}: ${what}`);
+    }
+    if (d.summary.flagged > 20) lines.push(`            ... ${d.summary.flagged - 20} more in the JSON result`);
+  }
   lines.push(`Head:       master ${describeHead(r.master)}; dub ${describeHead(r.dub)}`);
   const total = r.timing.total ?? 0;
   lines.push(`Timing:     ${Object.entries(r.timing).filter(([k, v]) => k !== 'total' && v >= 0.005).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}; total ${total.toFixed(2)} s (${total > 0 ? (r.master.duration / total).toFixed(0) : '-'}x realtime)`);
   return lines.join('\n');
+}
+
+function sgn(x: number | null, digits = 1): string {
+  return x === null ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
 }
 
 function describeMedia(m: MediaInfo): string {

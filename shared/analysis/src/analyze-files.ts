@@ -21,7 +21,12 @@ import {
   type HeadReport,
   type MediaInfo,
   type PartialParams,
+  type SpeechSegment,
+  dialogueQc,
+  DEFAULT_DIALOGUE_PARAMS,
+  FRAME_RATES,
 } from '@sync-analyzer/engine';
+import { speechStream, SPEECH_RATE, type SpeechBackend } from './speech.ts';
 import {
   decodePcm,
   AbortedError,
@@ -57,6 +62,10 @@ export interface AnalyzeFilesOptions {
   onSpawn?: (pid: number) => void;
   /** Longer programmes are refused as bad input (default 6 h). */
   maxDurationSeconds?: number;
+  /** Speech detection (voice activity) on both files while decoding; off when absent. */
+  speech?: SpeechBackend | null;
+  /** Dialogue timing QC threshold (frames; default 2). */
+  dialogueThresholdFrames?: number;
 }
 
 // Decoding is about 40% of a typical run; the engine reports most of the rest, then the
@@ -71,6 +80,8 @@ export interface PreparedMedia {
   /** Onset features, computed while decoding. */
   features: Features;
   selection: AudioSelection;
+  /** Speech segments found while decoding (null: detection off), and the model's time. */
+  speech?: { segments: SpeechSegment[]; seconds: number } | null;
 }
 
 export async function analyzeFiles(masterPath: string, dubPath: string, opts: AnalyzeFilesOptions): Promise<AnalysisResult> {
@@ -155,7 +166,9 @@ export async function prepareMedia(
   }
   const featureParams = mergeParams(opts.params).features;
   const extractor = new FeatureExtractor(rate, featureParams, Math.ceil(((probe.duration ?? 60) + 1) / featureParams.hopSeconds));
+  const speech = opts.speech ? speechStream(opts.speech) : null;
   const decoded = await decodePcm(probe.path, {
+    ...(speech ? { extraOutput: { sampleRate: SPEECH_RATE, onChunk: (c: Int16Array) => speech.push(c) } } : {}),
     tools: opts.tools,
     logger: opts.logger,
     probe,
@@ -167,14 +180,15 @@ export async function prepareMedia(
     onProgress: (s) => onFraction?.(Math.min(1, s / (probe.duration || Math.max(s, 1)))),
   });
   extractor.process(decoded.pcm, decoded.pcm.length);
-  return { probe, decoded, features: extractor.finish(), selection: selection ?? { kind: 'auto' } };
+  const speechFound = speech ? await speech.finish() : null;
+  return { probe, decoded, features: extractor.finish(), selection: selection ?? { kind: 'auto' }, speech: speechFound };
 }
 
 /** Runs the engine on two prepared inputs and assembles the result document. */
 export async function analyzePrepared(
   master: PreparedMedia,
   dub: PreparedMedia,
-  opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'onProgress' | 'analysisRate' | 'tools' | 'logger' | 'onSpawn'> & { fullRate?: boolean },
+  opts: Pick<AnalyzeFilesOptions, 'params' | 'signal' | 'onProgress' | 'analysisRate' | 'tools' | 'logger' | 'onSpawn' | 'speech' | 'dialogueThresholdFrames'> & { fullRate?: boolean },
   clock = new StageClock(),
 ): Promise<AnalysisResult> {
   opts.signal?.throwIfAborted();
@@ -187,6 +201,8 @@ export async function analyzePrepared(
     masterFeatures: master.features,
     dubFeatures: dub.features,
     ...(opts.params ? { params: opts.params } : {}),
+    masterSpeech: master.speech?.segments ?? null,
+    dubSpeech: dub.speech?.segments ?? null,
     onProgress: (p) => {
       if (p.stage !== engineStage) {
         clock.lap(engineStage);
@@ -202,7 +218,29 @@ export async function analyzePrepared(
     clock.lap('full-rate');
   }
   progress({ stage: 'done', percent: 100 });
-  return assembleResult(out, master, dub, clock.totals(), opts.analysisRate ?? DEFAULT_ANALYSIS_RATE);
+  const result = assembleResult(out, master, dub, clock.totals(), opts.analysisRate ?? DEFAULT_ANALYSIS_RATE);
+  if (master.speech && dub.speech) {
+    const summary = (s: { segments: SpeechSegment[] }) => ({ segments: s.segments, speech_seconds: Math.round(s.segments.reduce((t, g) => t + g.end - g.start, 0) * 1000) / 1000 });
+    result.speech = { master: summary(master.speech), dub: summary(dub.speech) };
+    result.dialogue = out.match
+      ? dialogueQc({
+          masterSpeech: master.speech.segments,
+          dubSpeech: dub.speech.segments,
+          spans: out.segments,
+          frameRate: FRAME_RATES[out.reference_frame_rate].fps,
+          params: { thresholdFrames: opts.dialogueThresholdFrames ?? DEFAULT_DIALOGUE_PARAMS.thresholdFrames },
+          masterFeatures: master.features,
+          dubFeatures: dub.features,
+        })
+      : null;
+    const info = opts.speech?.info();
+    if (info) result.inference = { provider: info.provider, model: info.model, model_sha256: info.sha256, warmup_ms: Math.round(info.warmupMs), seconds: Math.round((master.speech.seconds + dub.speech.seconds) * 1000) / 1000 };
+  } else {
+    result.speech = null;
+    result.dialogue = null;
+    result.inference = null;
+  }
+  return result;
 }
 
 const FULL_RATE_FINE: FineParams = { windowSeconds: 1.5, searchSeconds: 0.004, phatBeta: 0.75, lowCutHz: 80 };

@@ -3,3 +3,5 @@ export type { AnalyzeFilesOptions, AnalysisProgress, PreparedMedia } from './ana
 export { checkChannels } from './channel-check.ts';
 export type { ChannelCheckOptions } from './channel-check.ts';
 export { PreparedCache, prepareMediaCached } from './prepared-cache.ts';
+export { speechStream, SPEECH_RATE } from './speech.ts';
+export type { SpeechBackend, SpeechStream } from './speech.ts';

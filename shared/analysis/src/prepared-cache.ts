@@ -13,7 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
-import { ENGINE_VERSION, mergeParams, type Features } from '@sync-analyzer/engine';
+import { ENGINE_VERSION, mergeParams, type Features, type SpeechSegment } from '@sync-analyzer/engine';
 import { MediaInputError, type AudioSelection, type MediaLogger, type ProbeResult } from '@sync-analyzer/media';
 import { DEFAULT_ANALYSIS_RATE, DEFAULT_MAX_DURATION_SECONDS, prepareMedia, type AnalyzeFilesOptions, type PreparedMedia } from './analyze-files.ts';
 
@@ -67,6 +67,8 @@ interface Meta {
   features: { rate: number; hopSeconds: number; length: number; bandLengths: number[]; energyLength: number };
   layout: { pcmBytes: number; padBytes: number; bandBytes: number[]; energyBytes: number; totalBytes: number };
   sha256: string;
+  /** Voice activity found while decoding (null: speech detection was off). */
+  speech?: { segments: SpeechSegment[]; seconds: number } | null;
 }
 
 export class PreparedCache {
@@ -180,6 +182,7 @@ export class PreparedCache {
         },
         layout: { pcmBytes, padBytes, bandBytes, energyBytes: energy.byteLength, totalBytes },
         sha256: hash.digest('hex'),
+        speech: media.speech ?? null,
       };
       await writeFile(path.join(tmp, META), JSON.stringify(meta));
       try {
@@ -276,7 +279,7 @@ export async function prepareMediaCached(
     fingerprint,
     selection: sel,
     analysisRate: opts.analysisRate ?? DEFAULT_ANALYSIS_RATE,
-    featureParams: mergeParams(opts.params).features,
+    featureParams: { ...mergeParams(opts.params).features, speech: opts.speech ? opts.speech.info().model : null },
     engineVersion: ENGINE_VERSION,
   });
   opts.signal?.throwIfAborted();
@@ -373,6 +376,7 @@ async function readData(file: string, meta: Meta): Promise<PreparedMedia> {
       decoded: { pcm, sampleRate: d.sampleRate, description: d.description, decodedSeconds: d.decodedSeconds, truncated: d.truncated, warnings: d.warnings },
       features,
       selection: meta.selection,
+      speech: meta.speech ?? null,
     };
   } finally {
     await fh.close();

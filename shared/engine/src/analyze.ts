@@ -9,6 +9,7 @@ import { DEFAULT_FEATURE_PARAMS, extractFeatures, maskFeatures, poolFeatures, wa
 import { refineAt, type FineMeasurement, type FineParams } from './fine.ts';
 import { describeOffset, framesTable, frameRateKeyFor, offsetToFrames } from './frames.ts';
 import { detectHead, headMask } from './head.ts';
+import { weightSpeech, type SpeechSegment, type SpeechWeighting } from './dialogue.ts';
 import { CANDIDATE_RATIOS, dropOverlappingSegments, fitModel, median, type MeasuredPoint, type ModelParams } from './model.ts';
 import { durationOf, type PcmTrack } from './pcm.ts';
 import type { Drift, FrameRateKey, Gap, HeadReport, Segment, TrackPoint, Verdict } from './result.ts';
@@ -45,6 +46,8 @@ export interface EngineParams {
   maxRatioContenders: number;
   /** A match needs at least this calibrated probability. */
   matchThreshold: number;
+  /** Onset features inside detected speech (when speech segments are given). */
+  speech: SpeechWeighting;
 }
 
 export const DEFAULT_PARAMS: EngineParams = {
@@ -60,6 +63,7 @@ export const DEFAULT_PARAMS: EngineParams = {
   ratioContenderShare: 0.7,
   maxRatioContenders: 3,
   matchThreshold: 0.5,
+  speech: { weight: 0.3, minNonSpeechShare: 0.25 },
 };
 
 type Measured = MeasuredPoint & { inverted: boolean; peakToNoise: number };
@@ -80,6 +84,9 @@ export interface EngineInput {
   dubFeatures?: Features;
   params?: PartialParams;
   onProgress?: (p: Progress) => void;
+  /** Speech segments (voice activity) of each file, when detected: matching then leans on non-speech. */
+  masterSpeech?: readonly SpeechSegment[] | null;
+  dubSpeech?: readonly SpeechSegment[] | null;
 }
 
 export type PartialParams = { [K in keyof EngineParams]?: EngineParams[K] extends object ? Partial<EngineParams[K]> : EngineParams[K] };
@@ -133,6 +140,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
   const fd = input.dubFeatures ?? extractFeatures(dub, params.features);
   maskFeatures(fm, headMask(masterHead, durationOf(master)));
   maskFeatures(fd, headMask(dubHead, durationOf(dub)));
+  const speechWeighted = input.masterSpeech && input.dubSpeech && params.speech.weight < 1 ? weightSpeech(fm, fd, input.masterSpeech, input.dubSpeech, params.speech) : false;
 
   const base = { masterHead, dubHead, reference_frame_rate: refKey, parameters: params };
   const silent = [isSilent(fm.energy) ? 'the master is silent' : null, isSilent(fd.energy) ? 'the dub is silent' : null].filter((r): r is string => r !== null);
@@ -210,6 +218,7 @@ export function analyzePair(input: EngineInput): EngineOutput {
   const coarseZ = bestRatio.candidates[0]!.z;
   const activeWindows = Math.max(1, coarsePoints.length);
   const diagnostics: Record<string, number> = {
+    speechWeighted: speechWeighted ? 1 : 0,
     coarseZ,
     coarseRatio: bestRatio.ratio,
     windows: coarsePoints.length,

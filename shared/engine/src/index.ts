@@ -13,3 +13,5 @@ export { fullRateAnchors, applySegmentShifts } from './fullrate.ts';
 export type { Anchor } from './fullrate.ts';
 export { refineAt } from './fine.ts';
 export type { FineParams, FineMeasurement } from './fine.ts';
+export { dialogueQc, weightSpeech, masterToDub, dubToMaster, DEFAULT_DIALOGUE_PARAMS } from './dialogue.ts';
+export type { SpeechSegment, DialogueParams, DialogueReport, DialogueLine, EditSpan, SpeechWeighting } from './dialogue.ts';

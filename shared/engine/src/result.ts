@@ -5,7 +5,8 @@
 // master time t is heard in the dub at t + offset. The fix is to advance the dub (trim its head).
 import { z } from 'zod';
 
-export const SCHEMA_VERSION = '1.0.0';
+/** 1.1.0 added `dialogue` and `inference` (optional: 1.0.0 documents are still valid). */
+export const SCHEMA_VERSION = '1.1.0';
 
 export const VERDICTS = ['no_match', 'edited', 'drift', 'offset', 'in_sync'] as const;
 export const Verdict = z.enum(VERDICTS);
@@ -92,8 +93,48 @@ export const MediaInfo = z.object({
   head: HeadReport,
 });
 
+export const DialogueLineSchema = z.object({
+  index: z.number(),
+  master_start: z.number(),
+  master_end: z.number(),
+  dub_start: z.number().nullable().describe('the paired dub line in dub-file time; null: the dub has no line here'),
+  dub_end: z.number().nullable(),
+  mapped_start: z.number().nullable().describe('dub line start mapped into master time through the edit map'),
+  mapped_end: z.number().nullable(),
+  start_diff_ms: z.number().nullable().describe('mapped - master; positive: the dub line starts late'),
+  end_diff_ms: z.number().nullable(),
+  start_diff_frames: z.number().nullable(),
+  end_diff_frames: z.number().nullable(),
+  flagged: z.boolean(),
+  issue: z.enum(['early_start', 'late_start', 'early_end', 'late_end', 'start_and_end', 'missing', 'untranslated']).nullable(),
+  same_audio: z.number().nullable().describe('log-energy correlation of master and aligned dub over the line (1: same recording)'),
+});
+
+export const DialogueReportSchema = z.object({
+  frame_rate: z.number(),
+  threshold_frames: z.number(),
+  lines: z.array(DialogueLineSchema),
+  missing: z.array(z.object({ master_start: z.number(), master_end: z.number() })),
+  untranslated: z.array(z.object({ master_start: z.number(), master_end: z.number(), similarity: z.number() })),
+  extra: z.array(z.object({ dub_start: z.number(), dub_end: z.number() })),
+  summary: z.object({ lines: z.number(), paired: z.number(), flagged: z.number(), missing: z.number(), untranslated: z.number(), extra: z.number() }),
+});
+
+export const SpeechSummary = z.object({
+  segments: z.array(z.object({ start: z.number(), end: z.number(), prob: z.number() })),
+  speech_seconds: z.number(),
+});
+
+export const InferenceInfo = z.object({
+  provider: z.string().describe('ONNX Runtime execution provider that ran the model: cpu or cuda'),
+  model: z.string(),
+  model_sha256: z.string(),
+  warmup_ms: z.number(),
+  seconds: z.number().describe('inference time for both files'),
+});
+
 export const AnalysisResult = z.object({
-  schema_version: z.literal(SCHEMA_VERSION),
+  schema_version: z.string().describe('version of this document schema (semver; 1.1.0 adds dialogue and inference)'),
   match: z.boolean(),
   verdict: Verdict,
   reasons: z.array(z.string()),
@@ -113,6 +154,9 @@ export const AnalysisResult = z.object({
   resources: z.object({ peak_rss_mb: z.number() }).optional(),
   diagnostics: z.record(z.string(), z.number()).describe('raw scores behind the confidence (for calibration and support)'),
   engine: z.object({ name: z.string(), version: z.string(), parameters: z.record(z.string(), z.unknown()) }),
+  speech: z.object({ master: SpeechSummary, dub: SpeechSummary }).nullable().optional().describe('voice activity (Silero VAD) of both files; null when speech detection was off'),
+  dialogue: DialogueReportSchema.nullable().optional().describe('dialogue timing QC per master line; null when speech detection was off or there is no match'),
+  inference: InferenceInfo.nullable().optional().describe('the speech model run: execution provider, model, warm-up'),
 });
 export type AnalysisResult = z.infer<typeof AnalysisResult>;
 export type MediaInfo = z.infer<typeof MediaInfo>;
@@ -130,7 +174,7 @@ export type ChannelCheck = z.infer<typeof ChannelCheck>;
 
 /** `sync-analyzer analyze --all-streams --json`: one result per audio stream of the dub. */
 export const AllStreamsResult = z.object({
-  schema_version: z.literal(SCHEMA_VERSION),
+  schema_version: z.string(),
   tracks: z.array(
     z.object({
       audio_index: z.number(),

@@ -27,12 +27,15 @@ export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
   readonly modelPath: string;
   readonly stage: 'read' | 'load' | 'warmup';
+  /** What ONNX Runtime (or the file system) said. */
+  readonly detail: string;
 
   constructor(modelPath: string, stage: 'read' | 'load' | 'warmup', detail: string, options?: { cause?: unknown }) {
     const what = stage === 'warmup' ? 'warm-up run failed' : stage === 'read' ? 'cannot read the file' : 'not a loadable ONNX model';
     super(`${modelPath}: ${what} (${oneLine(detail)})`, options);
     this.modelPath = modelPath;
     this.stage = stage;
+    this.detail = oneLine(detail);
   }
 }
 

@@ -80,7 +80,8 @@ export async function openModel(opts: OpenModelOptions): Promise<ModelSession> {
     } catch (cudaErr) {
       // A model that CPU cannot load either is a model problem, not a provider one.
       const cpu = await createAndWarm(modelPath, bytes, { ...base, executionProviders: ['cpu'] }, opts.warmupFeeds);
-      const err = new ProviderUnavailableError('cuda', modelPath, errorMessage(cudaErr), cudaHint(), { cause: cudaErr });
+      const reason = cudaErr instanceof ModelLoadError ? `${cudaErr.stage === 'warmup' ? 'warm-up run failed: ' : ''}${cudaErr.detail}` : errorMessage(cudaErr);
+      const err = new ProviderUnavailableError('cuda', modelPath, reason, cudaHint(), { cause: cudaErr });
       if (!opts.allowCpuFallback) {
         await cpu.session.release();
         log.error({ err, model: modelName }, 'CUDA execution provider unavailable');

@@ -155,3 +155,29 @@ export const capturingLogger = (): {
   const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg });
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
 };
+
+/**
+ * A minimal valid ONNX model, y = Identity(x) with x float32 [n, 4], encoded by hand
+ * (protobuf) so a test can load a model that is not Silero without any other tool.
+ */
+export function identityModel(): Uint8Array {
+  const varint = (n: number): number[] => {
+    const out: number[] = [];
+    while (n > 127) {
+      out.push((n & 127) | 128);
+      n >>>= 7;
+    }
+    out.push(n);
+    return out;
+  };
+  const num = (field: number, v: number): number[] => [...varint(field << 3), ...varint(v)];
+  const bytes = (field: number, b: number[]): number[] => [...varint((field << 3) | 2), ...varint(b.length), ...b];
+  const str = (field: number, s: string): number[] => bytes(field, [...Buffer.from(s, 'utf8')]);
+  // TypeProto.tensor_type { elem_type FLOAT, shape { dim { dim_param "n" } dim { dim_value 4 } } }
+  const tensorType = bytes(1, [...num(1, 1), ...bytes(2, [...bytes(1, str(2, 'n')), ...bytes(1, num(1, 4))])]);
+  const valueInfo = (name: string): number[] => [...str(1, name), ...bytes(2, tensorType)];
+  const node = [...str(1, 'x'), ...str(2, 'y'), ...str(4, 'Identity')];
+  const graph = [...bytes(1, node), ...str(2, 'g'), ...bytes(11, valueInfo('x')), ...bytes(12, valueInfo('y'))];
+  // ModelProto: ir_version 8, graph, opset_import { domain "" version 13 }
+  return Uint8Array.from([...num(1, 8), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...num(2, 13)])]);
+}

@@ -32,7 +32,7 @@ describe('analysisReportJson', () => {
     assert.equal(doc.timings.queued_seconds, 2);
     assert.equal(doc.timings.run_seconds, 3.5);
     assert.equal(doc.engine_version, rec.result!.engine.version);
-    assert.equal(doc.schema_version, '1.0.0');
+    assert.equal(doc.schema_version, rec.result!.schema_version);
     assert.equal(doc.error, null);
   });
 

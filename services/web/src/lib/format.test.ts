@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeConfidence, describeDrift, describeFix, describeOffset, formatFrames, formatMs, formatTime, parseTime, selectionChoices, selectionFromValue, signedMs } from './format.ts';
+
+const frames25 = (seconds: number) => ({ '25': { frames: seconds * 25, timecode: `${seconds < 0 ? '-' : '+'}00:00:00:${String(Math.round(Math.abs(seconds) * 25)).padStart(2, '0')}` } }) as never;
+
+test('the offset sentence spells out the sign: positive offset_seconds is a LATE dub', () => {
+  const late = describeOffset({ offset_seconds: 0.48, frames: frames25(0.48), reference_frame_rate: '25' });
+  assert.equal(late.sentence, 'dub is late by 480 ms (12 frames @ 25)');
+  assert.equal(late.direction, 'late');
+  assert.equal(late.timecode, '+00:00:00:12');
+  const early = describeOffset({ offset_seconds: -0.04, frames: frames25(-0.04), reference_frame_rate: '25' });
+  assert.equal(early.sentence, 'dub is early by 40 ms (1 frame @ 25)');
+  assert.equal(describeOffset({ offset_seconds: 1.2345, frames: null, reference_frame_rate: '25' }).sentence, 'dub is late by 1.234 s');
+  assert.match(describeOffset({ offset_seconds: 0.0001, frames: null, reference_frame_rate: '25' }).sentence, /in step/);
+  assert.equal(describeOffset({ offset_seconds: null, frames: null, reference_frame_rate: '25' }).direction, 'none');
+});
+
+test('magnitudes, frames and signed ms', () => {
+  assert.equal(formatMs(0.0042), '4.2 ms');
+  assert.equal(formatMs(-0.25), '250 ms');
+  assert.equal(formatFrames(12.3), '12.3 frames');
+  assert.equal(formatFrames(-0.98), '1 frame');
+  assert.equal(signedMs(-0.0125), '\u221212.5 ms');
+  assert.equal(signedMs(0.48), '+480.0 ms');
+  assert.equal(signedMs(null), '\u2014');
+});
+
+test('the fix is the opposite of the measurement', () => {
+  assert.match(describeFix(0.48), /advance the dub by 480 ms/);
+  assert.match(describeFix(-0.48), /delay the dub by 480 ms/);
+});
+
+test('drift per minute follows speed_ratio = d(dub)/d(master)', () => {
+  const d = describeDrift({ speed_ratio: 25 / 24, ppm: (25 / 24 - 1) * 1e6, standard: '25/24', direction: 'late' });
+  assert.match(d!, /drifts late by 2\.500 s per minute/);
+  assert.equal(describeDrift({ speed_ratio: 1, ppm: 0, standard: null, direction: 'none' }), null);
+});
+
+test('confidence below 0.8 is flagged', () => {
+  assert.equal(describeConfidence(0.79).low, true);
+  assert.equal(describeConfidence(0.8).low, false);
+  assert.equal(describeConfidence(0.934).percent, '93%');
+});
+
+test('times format and parse', () => {
+  assert.equal(formatTime(5), '0:05.0');
+  assert.equal(formatTime(125.25, 2), '2:05.25');
+  assert.equal(formatTime(3723.4), '1:02:03.4');
+  assert.equal(parseTime('75.5'), 75.5);
+  assert.equal(parseTime('1:15.5'), 75.5);
+  assert.equal(parseTime('1:01:15'), 3675);
+  assert.equal(parseTime('abc'), null);
+  assert.equal(parseTime('-3'), null);
+});
+
+test('audio selections round-trip through select values', () => {
+  const choices = selectionChoices([{ index: 1, audioIndex: 0, codec: 'pcm_s24le', sampleRate: 48000, channels: 2, channelLayout: 'stereo', language: 'eng', title: null, duration: 10 }]);
+  assert.deepEqual(choices.map((c) => c.value), ['auto', 'stream:0', 'mix:0', 'channel:0:0', 'channel:0:1']);
+  assert.deepEqual(selectionFromValue('channel:0:1'), { kind: 'channel', audioIndex: 0, channel: 1 });
+  assert.deepEqual(selectionFromValue('stream:2'), { kind: 'stream', audioIndex: 2 });
+  assert.equal(selectionFromValue('auto'), undefined);
+});
