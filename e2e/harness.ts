@@ -176,7 +176,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         prefix: config.queuePrefix,
         logger: logger.child({ service: 'worker' }),
         concurrency: 1,
-        settings: { mediaRoot, outputRoot, dataDir: path.join(dir, 'data'), ffmpegPath: '/usr/bin/ffmpeg', ffprobePath: '/usr/bin/ffprobe', logLevel: 'warn', cacheMaxBytes: 512 * 1024 * 1024 },
+        settings: { mediaRoot, outputRoot, dataDir: path.join(dir, 'data'), ffmpegPath: '/usr/bin/ffmpeg', ffprobePath: '/usr/bin/ffprobe', logLevel: 'warn', cacheMaxBytes: 512 * 1024 * 1024, inference: config.inference },
         onSpawn: (jobId, pid) => spawned.set(jobId, [...(spawned.get(jobId) ?? []), pid]),
         ...extra,
       });

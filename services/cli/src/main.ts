@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { pino } from 'pino';
-import { analyzeFiles, analyzePrepared, checkChannels, monotonic, prepareMedia, probePair, type AnalysisProgress } from '@sync-analyzer/analysis';
+import { analyzeFiles, analyzePrepared, checkChannels, monotonic, openSpeechBackend, prepareMedia, probePair, type AnalysisProgress } from '@sync-analyzer/analysis';
 import { FRAME_RATE_KEYS, SCHEMA_VERSION, type AllStreamsResult, type FrameRateKey, type PartialParams } from '@sync-analyzer/engine';
 import { checkTools, isInputError, probeMedia, resolveTools, ToolMissingError, type MediaLogger } from '@sync-analyzer/media';
 import { formatChannels, formatSummary } from './summary.ts';
@@ -23,6 +23,9 @@ interface AnalyzeFlags {
   inSyncFrames?: string;
   driftMinFrames?: string;
   logLevel: string;
+  vad: boolean;
+  dialogueThresholdFrames?: string;
+  provider: 'cpu' | 'cuda';
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -48,6 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--frame-rate <key>', 'reference frame rate when the master has no video').choices([...FRAME_RATE_KEYS]))
     .option('--in-sync-frames <n>', 'offsets under this many frames are in sync (default 1)')
     .option('--drift-min-frames <n>', 'drift over the programme reported from this many frames (default 1)')
+    .option('--no-vad', 'no speech detection (and so no dialogue timing QC); matching then weighs speech like everything else')
+    .option('--dialogue-threshold-frames <n>', 'flag dialogue lines whose start or end is off by this many frames or more (default 2)')
+    .addOption(new Option('--provider <provider>', 'ONNX Runtime execution provider for the speech model').choices(['cpu', 'cuda']).default(process.env.INFERENCE_PROVIDER === 'cuda' ? 'cuda' : 'cpu'))
     .option('--log-level <level>', 'log level on stderr (debug, info, warn, error)', 'warn')
     .action(async (master: string, dub: string, flags: AnalyzeFlags) => {
       exitCode = await analyzeCommand(master, dub, flags);
@@ -88,7 +94,13 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
   const dubSelection = toSelection({ stream: flags.dubStream, channel: flags.dubChannel, mix: flags.mix }, 'dub');
   const bar = flags.progress && process.stderr.isTTY ? new ProgressBar() : null;
   const onProgress = monotonic((p: AnalysisProgress) => bar?.update(p));
-  const opts = { tools, logger, params, onProgress, masterSelection, dubSelection };
+  const dtf = flags.dialogueThresholdFrames === undefined ? undefined : Number(flags.dialogueThresholdFrames);
+  if (dtf !== undefined && !(dtf > 0)) throw new UsageError(`--dialogue-threshold-frames must be a positive number, got "${flags.dialogueThresholdFrames}"`);
+  // The speech model runs in a worker thread, so the progress bar keeps moving.
+  const speech = flags.vad
+    ? await openSpeechBackend({ provider: flags.provider, allowCpuFallback: process.env.INFERENCE_ALLOW_CPU_FALLBACK === 'true', modelDir: process.env.MODEL_DIR || null, threads: null, logger })
+    : null;
+  const opts = { tools, logger, params, onProgress, masterSelection, dubSelection, speech, ...(dtf !== undefined ? { dialogueThresholdFrames: dtf } : {}) };
   try {
     if (!flags.allStreams) {
       const result = await analyzeFiles(masterPath, dubPath, opts);
@@ -113,6 +125,7 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
     return 0;
   } finally {
     bar?.stop();
+    await speech?.close();
   }
 }
 

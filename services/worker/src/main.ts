@@ -5,6 +5,7 @@ import { mkdir, statfs } from 'node:fs/promises';
 import { checkTools, resolveTools } from '@sync-analyzer/media';
 import { ConfigError, checkRedisSettings, createLogger, loadConfig } from '@sync-analyzer/platform';
 import { WorkerService } from './worker-service.ts';
+import { openSpeechBackend } from '@sync-analyzer/analysis';
 import { startHealthServer, type HealthCheck } from './health-server.ts';
 
 async function main(): Promise<void> {
@@ -31,6 +32,25 @@ async function main(): Promise<void> {
     toolsOk = { name: 'ffmpeg', ok: false, detail: (e as Error).message };
     logger.error({ err: e }, 'ffmpeg/ffprobe missing: the worker cannot run jobs');
   }
+  // The speech model is opened once at start to prove the configured execution provider works:
+  // in GPU mode a CUDA failure makes the worker not ready (unless CPU fallback is allowed).
+  let inference: Record<string, unknown> = { enabled: config.inference.speechDetection };
+  let inferenceCheck: HealthCheck = { name: 'inference', ok: true, detail: 'speech detection off (SPEECH_DETECTION=false)' };
+  if (config.inference.speechDetection) {
+    try {
+      const t0 = performance.now();
+      const backend = await openSpeechBackend({ ...config.inference, logger });
+      const info = backend.info();
+      inference = { enabled: true, requested: config.inference.provider, ...info, fallbackReason: backend.fallbackReason, startMs: Math.round(performance.now() - t0) };
+      await backend.close();
+      inferenceCheck = { name: 'inference', ok: true, detail: `${info.model} on ${info.provider}${backend.fallbackReason ? ` (CPU fallback: ${backend.fallbackReason})` : ''}, warm-up ${Math.round(info.warmupMs)} ms` };
+      logger.info({ inference }, 'speech model ready');
+    } catch (e) {
+      inference = { enabled: true, requested: config.inference.provider, error: (e as Error).message };
+      inferenceCheck = { name: 'inference', ok: false, detail: `${config.inference.provider} execution provider not usable: ${(e as Error).message}` };
+      logger.error({ err: e, provider: config.inference.provider }, 'speech model could not start: the worker is not ready');
+    }
+  }
   const service = new WorkerService({
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
@@ -48,7 +68,9 @@ async function main(): Promise<void> {
       logLevel: config.logLevel,
       cacheMaxBytes: config.cacheMaxBytes,
       cacheNamespace: `ffmpeg ${ffmpegVersion}`,
+      inference: config.inference,
     },
+    inferenceStatus: () => inference,
   });
   let shuttingDown = false;
   let redisProblems: string[] = [];
@@ -61,6 +83,7 @@ async function main(): Promise<void> {
         { name: 'redis', ok: st.redis === 'ready', detail: st.redis },
         { name: 'queue', ok: st.running, detail: st.running ? 'workers running' : 'workers not running' },
         toolsOk,
+        inferenceCheck,
       ];
       if (config.strictRedisChecks) checks.push({ name: 'redis-settings', ok: redisProblems.length === 0, detail: redisProblems.join('; ') || 'ok' });
       try {

@@ -33,6 +33,8 @@ export interface WorkerServiceOptions {
   /** BullMQ lock duration / stalled check (ms): a crashed worker's jobs are re-run after this. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** The speech model's provider and version (shown in heartbeats and health). */
+  inferenceStatus?: () => Record<string, unknown>;
   /** Test hook: every process the jobs start (job child, ffmpeg). */
   onSpawn?: (jobId: string, pid: number) => void;
 }
@@ -227,6 +229,7 @@ export class WorkerService {
       failed: this.failed,
       active: [...this.active.values()].map((a) => ({ jobId: a.jobId, kind: a.kind, percent: a.percent, stage: a.stage, runningSeconds: Math.round((Date.now() - a.startedAt) / 1000) })),
       redis: this.connection.status,
+      inference: this.opts.inferenceStatus?.() ?? null,
       running: this.workers.length > 0 && this.workers.every((w) => w.isRunning()),
     };
   }

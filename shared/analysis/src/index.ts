@@ -5,3 +5,5 @@ export type { ChannelCheckOptions } from './channel-check.ts';
 export { PreparedCache, prepareMediaCached } from './prepared-cache.ts';
 export { speechStream, SPEECH_RATE } from './speech.ts';
 export type { SpeechBackend, SpeechStream } from './speech.ts';
+export { openSpeechBackend } from './vad-backend.ts';
+export type { SpeechBackendOptions } from './vad-backend.ts';

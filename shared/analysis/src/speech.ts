@@ -7,7 +7,8 @@ export const SPEECH_RATE = 16_000;
 
 /** What the analysis needs from a speech model (see @sync-analyzer/inference's VadWorker). */
 export interface SpeechBackend {
-  detect(pcm: Float32Array): Promise<{ segments: SpeechSegment[] }>;
+  /** stats.totalMs: time the model spent on this block (its own clock, in its thread). */
+  detect(pcm: Float32Array): Promise<{ segments: SpeechSegment[]; stats?: { totalMs: number } }>;
   info(): { provider: string; model: string; sha256: string; warmupMs: number };
 }
 
@@ -17,8 +18,8 @@ export interface SpeechStream {
   finish(): Promise<{ segments: SpeechSegment[]; seconds: number }>;
 }
 
-/** Two minutes per block: long enough for batching inside the model, small in memory (7.7 MB). */
-const BLOCK_SAMPLES = 120 * SPEECH_RATE;
+/** Eight minutes per block (31 MB): each block starts the model afresh with about 5 s of warm-up per stream, so long blocks keep the run() calls few (batching inside the model). */
+const BLOCK_SAMPLES = 480 * SPEECH_RATE;
 /** Segments closer than this across a block edge are one line cut in two by the edge. */
 const JOIN_GAP = 0.12;
 
@@ -26,20 +27,15 @@ export function speechStream(backend: SpeechBackend): SpeechStream {
   let block = new Float32Array(BLOCK_SAMPLES);
   let fill = 0;
   let blockStart = 0;
-  // Model time: the worker thread runs blocks one after another, so each block's time counts
-  // from when it was sent or the previous one finished, whichever is later.
+  // Model time as the model's thread measured it (blocks from both files share one thread).
   let busy = 0;
-  let lastDone = 0;
   const pending: Promise<SpeechSegment[]>[] = [];
   const dispatch = () => {
     const pcm = fill === block.length ? block : block.slice(0, fill);
     const offset = blockStart / SPEECH_RATE;
-    const t0 = performance.now();
     pending.push(
       backend.detect(pcm).then((r) => {
-        const now = performance.now();
-        busy += (now - Math.max(t0, lastDone)) / 1000;
-        lastDone = now;
+        busy += (r.stats?.totalMs ?? 0) / 1000;
         return r.segments.map((s) => ({ start: s.start + offset, end: s.end + offset, prob: s.prob }));
       }),
     );

@@ -65,8 +65,9 @@ export async function openModel(opts: OpenModelOptions): Promise<ModelSession> {
     graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
     executionMode: 'sequential',
     interOpNumThreads: 1,
-    // Errors only: warnings such as "Removing initializer" are noise for a known model.
-    logSeverityLevel: 3,
+    // Fatal only: load and run errors reach the caller as exceptions carrying the same text,
+    // and warnings such as "Removing initializer" are noise for a known model.
+    logSeverityLevel: 4,
     ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
   };
   const log = opts.logger;

@@ -48,6 +48,16 @@ export const Env = z.object({
   /** Rotation of LOG_FILE: size per file and number of files kept. */
   LOG_MAX_SIZE: z.string().regex(/^\d+[kmg]$/i, 'a size like 10m').default('10m'),
   LOG_MAX_FILES: z.coerce.number().int().min(1).default(5),
+  /** Speech detection (Silero VAD on ONNX Runtime) in every analysis unless a job turns it off. */
+  SPEECH_DETECTION: bool.default(true),
+  /** ONNX Runtime execution provider: cuda on the GPU worker, cpu elsewhere (explicit, no guessing). */
+  INFERENCE_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** When the CUDA provider cannot start: false (default) makes the worker not ready; true runs on CPU with a warning. */
+  INFERENCE_ALLOW_CPU_FALLBACK: bool.default(false),
+  /** Directory searched for model files before the installed npm packages (never downloaded). */
+  MODEL_DIR: z.string().optional(),
+  /** ONNX Runtime intra-op threads per job (default: up to 4). */
+  INFERENCE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   /** A job's lock in Redis (seconds): a crashed worker's jobs are re-run by another within about this long. */
   JOB_LOCK_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   /** Lifetime of a browser session cookie (hours). */
@@ -82,6 +92,7 @@ export interface Config {
   logMaxFiles: number;
   sessionTtlMs: number;
   jobLockMs: number;
+  inference: { speechDetection: boolean; provider: 'cpu' | 'cuda'; allowCpuFallback: boolean; modelDir: string | null; threads: number | null };
 }
 
 export class ConfigError extends Error {
@@ -134,5 +145,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logMaxFiles: e.LOG_MAX_FILES,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     jobLockMs: e.JOB_LOCK_SECONDS * 1000,
+    inference: { speechDetection: e.SPEECH_DETECTION, provider: e.INFERENCE_PROVIDER, allowCpuFallback: e.INFERENCE_ALLOW_CPU_FALLBACK, modelDir: e.MODEL_DIR ?? null, threads: e.INFERENCE_THREADS ?? null },
   };
 }

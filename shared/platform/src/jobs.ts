@@ -21,6 +21,10 @@ export const AnalysisOptionsSchema = z.object({
   frameRate: z.enum(FRAME_RATE_KEYS).optional(),
   inSyncFrames: z.number().min(0).optional(),
   driftMinFrames: z.number().min(0).optional(),
+  /** Speech detection and dialogue timing QC (default on, unless the worker is configured off). */
+  vad: z.boolean().optional(),
+  /** Dialogue lines whose start or end is off by this many frames or more are flagged (default 2). */
+  dialogueThresholdFrames: z.number().min(0.5).max(100).optional(),
 });
 
 export type AnalysisOptions = z.infer<typeof AnalysisOptionsSchema>;

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { realpath, stat, unlink } from 'node:fs/promises';
 import { analyzePrepared, probePair, prepareMedia, monotonic, StageClock, type AnalysisProgress, type AnalyzeFilesOptions } from '@sync-analyzer/analysis';
-import { PreparedCache, prepareMediaCached } from '@sync-analyzer/analysis';
+import { PreparedCache, prepareMediaCached, openSpeechBackend } from '@sync-analyzer/analysis';
 import { resolveTools, isInputError, AbortedError } from '@sync-analyzer/media';
 import { createLogger, MediaRoot, fingerprintFile, JobPayloadError, type Job, type JobOf } from '@sync-analyzer/platform';
 import type { ChildMessage, ChildSettings, ParentMessage, SerializedError } from './messages.ts';
@@ -61,13 +61,34 @@ async function runAnalysis(job: JobOf<'analysis'>, s: ChildSettings, ctx: Ctx): 
   const progress = monotonic((p: AnalysisProgress) => send({ type: 'progress', percent: p.percent, stage: p.stage }));
   const clock = new StageClock();
   progress({ stage: 'probe', percent: 0 });
+  // Speech detection: on unless the worker is configured off or the job asks it off.
+  const speech = s.inference.speechDetection && job.options.vad !== false ? await openSpeechBackend({ ...s.inference, logger: ctx.logger }) : null;
+  try {
+    return await analyseWith(job, s, ctx, master.absolute, dub.absolute, speech, progress, clock);
+  } finally {
+    await speech?.close();
+  }
+}
+
+async function analyseWith(
+  job: JobOf<'analysis'>,
+  s: ChildSettings,
+  ctx: Ctx,
+  masterPath: string,
+  dubPath: string,
+  speech: Awaited<ReturnType<typeof openSpeechBackend>> | null,
+  progress: (p: AnalysisProgress) => void,
+  clock: StageClock,
+): Promise<unknown> {
   const opts: AnalyzeFilesOptions = {
     ...ctx,
     masterSelection: job.options.masterSelection,
     dubSelection: job.options.dubSelection,
     params: verdictParams(job),
+    speech,
+    ...(job.options.dialogueThresholdFrames !== undefined ? { dialogueThresholdFrames: job.options.dialogueThresholdFrames } : {}),
   };
-  const [mp, dp] = await probePair(master.absolute, dub.absolute, opts);
+  const [mp, dp] = await probePair(masterPath, dubPath, opts);
   clock.lap('probe');
   const cache = new PreparedCache({ dir: path.join(s.dataDir, 'cache', 'prepared'), maxBytes: s.cacheMaxBytes, logger: ctx.logger, ...(s.cacheNamespace ? { namespace: s.cacheNamespace } : {}) });
   const fractions = [0, 0];
@@ -75,7 +96,7 @@ async function runAnalysis(job: JobOf<'analysis'>, s: ChildSettings, ctx: Ctx): 
     fractions[i] = f;
     progress({ stage: 'decode', percent: Math.round(((40 * (fractions[0]! + fractions[1]!)) / 2) * 10) / 10 });
   };
-  const fp = await fingerprintFile(master.absolute);
+  const fp = await fingerprintFile(masterPath);
   const [m, d] = await Promise.all([
     prepareMediaCached(cache, fp, mp, job.options.masterSelection, opts, report(0)),
     prepareMedia(dp, job.options.dubSelection, opts, report(1)),
