@@ -164,7 +164,8 @@ deadline=$((SECONDS + timeout))
 while :; do
   pending=()
   for svc in "${services[@]}"; do
-    cid=$(compose ps -q "$svc" 2>/dev/null | head -n 1 || true)
+    # -a: an exited or restarting container must be seen, not waited for.
+    cid=$(compose ps -a -q "$svc" 2>/dev/null | head -n 1 || true)
     if [ -z "$cid" ]; then state[$svc]="missing -"; pending+=("$svc"); continue; fi
     st=$("$DOCKER" inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}' "$cid" 2>/dev/null || echo "unknown -")
     state[$svc]=$st
@@ -192,6 +193,7 @@ file_args=${file_args//"$ROOT"\//}
 cat <<EOF
 
 Sync Analyzer is up ($mode worker): http://localhost:$(env_get PORT 8080)/
+Commands, from $ROOT:
   status:  docker compose $file_args ps
   logs:    docker compose $file_args logs -f [api|worker|redis]
   files:   /logs/api.log and /logs/worker.log in the app-logs volume (rotated)
