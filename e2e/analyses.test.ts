@@ -173,7 +173,7 @@ describe('cancel, timeout, retry', () => {
       const pids = s.spawned.get(id) ?? [];
       assert.ok(pids.length >= 1);
       await until(async () => pids.every((p) => !isAlive(p)), 5_000, 'timed-out processes gone');
-      assert.equal(w.status().active.length, 0);
+      assert.equal(w.status().active.filter((a) => a.jobId === id).length, 0);
     } finally {
       await s.stopWorker();
       await s.startWorker();

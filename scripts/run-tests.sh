@@ -3,7 +3,7 @@
 # Extra arguments narrow the run to files whose path contains one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(find shared services scripts e2e -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+mapfile -t files < <(find shared services scripts e2e deploy -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 if [ "$#" -gt 0 ]; then
   sel=()
   for f in "${files[@]}"; do for pat in "$@"; do [[ "$f" == *"$pat"* ]] && { sel+=("$f"); break; }; done; done
