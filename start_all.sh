@@ -102,6 +102,8 @@ supervisor_size() {
   esac
 }
 
+DEV_PIDS=()
+
 # Decides where Redis comes from; sets WANT_REDIS=1 when we must run our own.
 WANT_REDIS=0
 decide_redis() {
@@ -203,7 +205,11 @@ wait_ready() {
 
 print_ready() {
   say "ready: API http://127.0.0.1:${CFG[PORT]}/api/v1 · docs /api/docs · queues /admin/queues · worker health http://127.0.0.1:${CFG[WORKER_HEALTH_PORT]}/health"
-  say "logs: $LOG_DIR (api.log, worker.log, supervisord.log, process-events.log; process_status.json) · stop: $0 stop · status: $0 status"
+  if [ "${1:-supervised}" = supervised ]; then
+    say "logs: $LOG_DIR (api.log, worker.log, redis.log, supervisord.log, process-events.log; process_status.json) · stop: $0 stop · status: $0 status"
+  else
+    say "logs: $LOG_DIR (api.log, worker.log, redis.log; not rotated) · stop: $0 stop · status: $0 status"
+  fi
 }
 
 start_prod() {
@@ -268,7 +274,7 @@ start_fallback() {
     say "not healthy; what is still running is left for inspection: '$0 stop' to stop"
     return 1
   fi
-  print_ready
+  print_ready fallback
 }
 
 # TERM, wait until they are gone or the deadline passes, then KILL what is left.
@@ -384,27 +390,26 @@ start_dev() {
   decide_redis
   export_settings
   mkdir -p "$LOG_DIR"
-  local pids=()
   # shellcheck disable=SC2317 # called through the trap
   cleanup() {
     trap - INT TERM EXIT
     say "stopping"
-    [ "${#pids[@]}" -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null || true
+    [ "${#DEV_PIDS[@]}" -eq 0 ] || kill -TERM "${DEV_PIDS[@]}" 2>/dev/null || true
     wait || true
   }
   trap cleanup INT TERM EXIT
   if [ "$WANT_REDIS" -eq 1 ]; then
     mkdir -p "${CFG[DATA_DIR]}/redis"
     "$REDIS_SERVER" --port "${CFG[REDIS_PORT]}" --bind 127.0.0.1 --dir "${CFG[DATA_DIR]}/redis" --appendonly yes --save '' --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy noeviction >>"$LOG_DIR/redis.log" 2>&1 &
-    pids+=("$!")
+    DEV_PIDS+=("$!")
   fi
   local tsx=$ROOT/node_modules/.bin/tsx
   cd "$ROOT"
   say "dev mode: api and worker restart when their sources change (tsx watch); Ctrl-C stops"
   "$tsx" watch --clear-screen=false services/api/src/main.ts &
-  pids+=("$!")
+  DEV_PIDS+=("$!")
   "$tsx" watch --clear-screen=false services/worker/src/main.ts &
-  pids+=("$!")
+  DEV_PIDS+=("$!")
   wait
 }
 

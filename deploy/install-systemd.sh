@@ -29,7 +29,7 @@ while [ "$#" -gt 0 ]; do
     --app-dir) [ "$#" -ge 2 ] || die "--app-dir needs a directory"; app_dir=$2; shift ;;
     --user) [ "$#" -ge 2 ] || die "--user needs a name"; user=$2; shift ;;
     --no-start) start=0 ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift

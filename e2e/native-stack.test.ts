@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,27 +50,10 @@ test('start_all.sh: supervised stack, analysis, worker SIGKILL restarted and rec
   assert.equal(probe.status, 0, 'supervisord is not installed: the native production mode runs under it (Debian: apt-get install supervisor). CI must install it; this test does not skip.');
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sa-native-'));
-  const [port, healthPort, redisPort] = [await freePort(), await freePort(), await freePort()];
   const media = path.join(dir, 'media');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SA_RUN_DIR: path.join(dir, 'run-base'),
-    SA_START_TIMEOUT: '120',
-    NODE_ENV: 'production',
-    PORT: String(port),
-    WORKER_HEALTH_PORT: String(healthPort),
-    // Nothing answers there: start_all.sh runs a redis-server of its own on that port.
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    QUEUE_PREFIX: `native-${randomBytes(4).toString('hex')}`,
-    MOUNT_PATH: media,
-    OUTPUT_ROOT: path.join(dir, 'output'),
-    DATA_DIR: path.join(dir, 'data'),
-    DISK_MIN_FREE_MB: '1',
-    SHUTDOWN_DEADLINE_SECONDS: '5',
-    FFMPEG_PATH: '/usr/bin/ffmpeg',
-    FFPROBE_PATH: '/usr/bin/ffprobe',
-    LOG_LEVEL: 'info',
-  };
+  // REDIS_URL points at a free port: nothing answers there, so start_all.sh runs its own redis-server.
+  const env: NodeJS.ProcessEnv = { ...(await stackEnv(dir)), LOG_LEVEL: 'info' };
+  const port = Number(env.PORT);
   const logs = path.join(dir, 'run-base', 'logs');
   const conf = path.join(dir, 'run-base', 'run', 'supervisord.conf');
   const pidfile = path.join(dir, 'run-base', 'run', 'supervisord.pid');
@@ -167,6 +151,80 @@ test('start_all.sh: supervised stack, analysis, worker SIGKILL restarted and rec
       }
     }
     for (const p of everything.filter(isAlive)) process.kill(p, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** The environment of a stack in a fresh temp dir (nothing runs on its ports yet). */
+async function stackEnv(dir: string): Promise<NodeJS.ProcessEnv> {
+  return {
+    ...process.env,
+    SA_RUN_DIR: path.join(dir, 'run-base'),
+    SA_START_TIMEOUT: '120',
+    NODE_ENV: 'production',
+    PORT: String(await freePort()),
+    WORKER_HEALTH_PORT: String(await freePort()),
+    REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    QUEUE_PREFIX: `native-${randomBytes(4).toString('hex')}`,
+    MOUNT_PATH: path.join(dir, 'media'),
+    OUTPUT_ROOT: path.join(dir, 'output'),
+    DATA_DIR: path.join(dir, 'data'),
+    DISK_MIN_FREE_MB: '1',
+    SHUTDOWN_DEADLINE_SECONDS: '5',
+    FFMPEG_PATH: '/usr/bin/ffmpeg',
+    FFPROBE_PATH: '/usr/bin/ffprobe',
+  };
+}
+
+test('start_all.sh refuses a bad configuration (exit 78) and a busy port, starting nothing', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sa-native-'));
+  try {
+    const env = await stackEnv(dir);
+    const bad = await run(START_ALL, ['prod'], { ...env, PORT: 'eighty' }, 60_000);
+    assert.equal(bad.code, 78, bad.out);
+    assert.match(bad.out, /PORT/);
+    assert.match(bad.out, /nothing was started/);
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(Number(env.PORT), '127.0.0.1', () => r()));
+    try {
+      const r = await run(START_ALL, ['prod'], env, 60_000);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, new RegExp(`port ${env.PORT} \\(PORT\\) is already in use`));
+    } finally {
+      busy.close();
+    }
+    assert.equal(existsSync(path.join(dir, 'run-base', 'run', 'supervisord.pid')), false, 'no supervisord started');
+    const usage = await run(START_ALL, ['launch'], env, 30_000);
+    assert.equal(usage.code, 64);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('start_all.sh without supervisord: plain background processes with a warning; stop leaves nothing', { timeout: 200_000 }, async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sa-native-'));
+  const pidsFile = path.join(dir, 'run-base', 'run', 'fallback.pids');
+  let pids: number[] = [];
+  try {
+    const env: NodeJS.ProcessEnv = { ...(await stackEnv(dir)), SUPERVISORD: path.join(dir, 'no-such-supervisord') };
+    const started = await run(START_ALL, ['prod'], env, 150_000);
+    assert.equal(started.code, 0, started.out);
+    assert.match(started.out, /WARNING: supervisord is not installed/);
+    assert.match(started.out, /NOT restarted/);
+    pids = readFileSync(pidsFile, 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[1]));
+    assert.equal(pids.length, 3, 'redis, api, worker');
+    assert.ok(pids.every(isAlive));
+    const ready = await fetch(`http://127.0.0.1:${env.PORT}/readyz`);
+    assert.equal(ready.status, 200);
+    const st = await run(START_ALL, ['status'], env, 60_000);
+    assert.equal(st.code, 0, st.out);
+    assert.match(st.out, /^worker +RUNNING +pid \d+/m);
+    const stopped = await run(START_ALL, ['stop'], env, 120_000);
+    assert.equal(stopped.code, 0, stopped.out);
+    await until(async () => pids.every((p) => !isAlive(p)), 5_000, `no process left (alive: ${pids.filter(isAlive).join(' ')})`);
+    assert.equal(existsSync(pidsFile), false);
+  } finally {
+    for (const p of pids.filter(isAlive)) process.kill(p, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -82,7 +82,7 @@ function errorText(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   // fetch() hides the socket error (ECONNREFUSED...) in `cause`.
   const cause = (e as Error & { cause?: unknown }).cause;
-  if (cause instanceof Error && cause.message && !e.message.includes(cause.message)) return `${e.message}: ${cause.message}`;
+  if (e instanceof TypeError && cause instanceof Error && cause.message && !e.message.includes(cause.message)) return `${e.message}: ${cause.message}`;
   return e.message;
 }
 
@@ -172,7 +172,7 @@ async function checkDisk(dir: string, label: string, minFreeBytes: number, maxUs
   try {
     fs = await statfs(dir);
   } catch (e) {
-    throw new Error(`${label} ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (e as Error).message}`);
+    throw new Error(`${label} ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (e as Error).message}`, { cause: e });
   }
   const free = fs.bavail * fs.bsize;
   const used = (fs.blocks - fs.bfree) * fs.bsize;
@@ -209,7 +209,7 @@ async function checkLogs(dir: string, maxBytes: number): Promise<{ status?: Chec
   try {
     size = await dirSize(dir);
   } catch (e) {
-    throw new Error(`log directory ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (e as Error).message}`);
+    throw new Error(`log directory ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (e as Error).message}`, { cause: e });
   }
   const detail = `${(size.bytes / MB).toFixed(1)} MB in ${size.files} files in ${dir} (limit ${Math.round(maxBytes / MB)} MB)`;
   if (size.bytes > maxBytes) throw new Error(`${detail}: over the limit, is log rotation working?`);
