@@ -49,12 +49,11 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /** Form controls on the page without an accessible name (label, aria-label or aria-labelledby). */
 export function unlabelledControls(page: Page): Promise<string[]> {
-  return page.evaluate(() =>
-    [...document.querySelectorAll('input, select, textarea')]
-      .filter((el) => (el as HTMLInputElement).type !== 'hidden')
-      .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
-      .map((el) => el.outerHTML.slice(0, 120)),
-  );
+  // A string: the root tsconfig has no DOM types, and this runs in the page.
+  return page.evaluate(`[...document.querySelectorAll('input, select, textarea')]
+    .filter((el) => el.type !== 'hidden')
+    .filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+    .map((el) => el.outerHTML.slice(0, 120))`);
 }
 
 /**

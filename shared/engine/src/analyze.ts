@@ -245,7 +245,8 @@ export function analyzePair(input: EngineInput): EngineOutput {
     coarseZ,
     unexplainedLead,
   };
-  Object.assign(diagnostics, evidence, { inliers, fittedRatio: model.fittedRatio, ratioStdErr: model.ratioStdErr });
+  // Only finite numbers: a JSON document cannot carry NaN or Infinity (they would become null).
+  for (const [k, v] of Object.entries({ ...evidence, inliers, fittedRatio: model.fittedRatio, ratioStdErr: model.ratioStdErr })) if (Number.isFinite(v)) diagnostics[k] = v as number;
   const pMatch = matchProbability(evidence);
   diagnostics.pMatch = pMatch;
   // What the answer would be, kept for calibration even when it is not reported.

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
+import type { Gap } from './types.ts';
 import assert from 'node:assert/strict';
-import { describeConfidence, describeDrift, describeFix, describeOffset, formatFrames, formatMs, formatTime, parseTime, selectionChoices, selectionFromValue, signedMs } from './format.ts';
+import { describeConfidence, describeDialogueSummary, describeDrift, describeFix, describeHeadline, describeLineDiff, describeOffset, describeRemedy, formatFrames, formatMs, formatTime, parseTime, selectionChoices, selectionFromValue, signedMs } from './format.ts';
 
 const frames25 = (seconds: number) => ({ '25': { frames: seconds * 25, timecode: `${seconds < 0 ? '-' : '+'}00:00:00:${String(Math.round(Math.abs(seconds) * 25)).padStart(2, '0')}` } }) as never;
 
@@ -24,6 +25,20 @@ test('magnitudes, frames and signed ms', () => {
   assert.equal(signedMs(-0.0125), '\u221212.5 ms');
   assert.equal(signedMs(0.48), '+480.0 ms');
   assert.equal(signedMs(null), '\u2014');
+  assert.equal(signedMs(-0.00001), '0.0 ms');
+});
+
+test('the headline says how the offset changes for drift and edits', () => {
+  const seg = (a: number, b: number, o: number, oe: number) => ({ master_start: a, master_end: b, dub_start: a + o, dub_end: b + oe, offset_seconds: o, offset_end_seconds: oe, confidence: 1 });
+  const base = { match: true, frames: null, reference_frame_rate: '25', gaps: [] as Gap[] };
+  assert.equal(describeHeadline({ ...base, verdict: 'drift', offset_seconds: 0, segments: [seg(0, 28, 0, -1.122)] }), 'Dub is in step at the start and early by 1.122 s at the end');
+  assert.equal(
+    describeHeadline({ ...base, verdict: 'edited', offset_seconds: 0.48, segments: [seg(0, 10, 0.48, 0.48), seg(13, 28, -2.52, -2.52)], gaps: [{ kind: 'removed', master_start: 10, master_end: 13, dub_start: 10.48, dub_end: 10.48, duration_seconds: 3 }] }),
+    'Dub is late by 480 ms at the start, then 1 edit changes it',
+  );
+  assert.equal(describeHeadline({ ...base, match: false, verdict: 'no_match', offset_seconds: null, segments: [] }), 'No match');
+  assert.equal(describeRemedy({ verdict: 'drift', offset_seconds: 0 }), 'conform the drift (a full-conform repair).');
+  assert.equal(describeRemedy({ verdict: 'in_sync', offset_seconds: 0.001 }), null);
 });
 
 test('the fix is the opposite of the measurement', () => {
@@ -33,7 +48,7 @@ test('the fix is the opposite of the measurement', () => {
 
 test('drift per minute follows speed_ratio = d(dub)/d(master)', () => {
   const d = describeDrift({ speed_ratio: 25 / 24, ppm: (25 / 24 - 1) * 1e6, standard: '25/24', direction: 'late' });
-  assert.match(d!, /drifts late by 2\.500 s per minute/);
+  assert.match(d!, /each master second lasts 1\.041667 s in the dub \(standard 25\/24\), so the dub drifts late by 2\.500 s per minute/);
   assert.equal(describeDrift({ speed_ratio: 1, ppm: 0, standard: null, direction: 'none' }), null);
 });
 
@@ -60,4 +75,12 @@ test('audio selections round-trip through select values', () => {
   assert.deepEqual(selectionFromValue('channel:0:1'), { kind: 'channel', audioIndex: 0, channel: 1 });
   assert.deepEqual(selectionFromValue('stream:2'), { kind: 'stream', audioIndex: 2 });
   assert.equal(selectionFromValue('auto'), undefined);
+});
+
+test('dialogue lines and summary in words', () => {
+  assert.equal(describeLineDiff(3, 120), '+3.0 fr / +120 ms');
+  assert.equal(describeLineDiff(-2.04, -81.6), '\u22122.0 fr / \u221282 ms');
+  assert.equal(describeLineDiff(null, null), '\u2014');
+  const summary = describeDialogueSummary({ frame_rate: 25, threshold_frames: 2, lines: [], missing: [], untranslated: [], extra: [], summary: { lines: 12, paired: 10, flagged: 3, missing: 1, untranslated: 1, extra: 0 } });
+  assert.equal(summary, '12 master lines, 10 paired with a dub line; 3 flagged at 2 frames or more (25 fps); 1 missing; 1 untranslated.');
 });

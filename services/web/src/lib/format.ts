@@ -37,7 +37,9 @@ export function signedMs(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '\u2014';
   const ms = seconds * 1000;
   const mag = Math.abs(ms).toFixed(1);
-  return `${ms > 0 ? '+' : ms < 0 ? '\u2212' : '\u00b1'}${mag} ms`;
+  // No sign on a value that rounds to zero ("−0.0 ms" reads like a measurement).
+  if (mag === '0.0') return '0.0 ms';
+  return `${ms > 0 ? '+' : '\u2212'}${mag} ms`;
 }
 
 /** "12 frames", "1 frame", "12.3 frames" (magnitude only). */
@@ -68,6 +70,36 @@ export function describeOffset(result: Pick<AnalysisResult, 'offset_seconds' | '
   return { sentence: `dub is ${direction} by ${formatMs(off)}${frames}`, direction, timecode: fr?.timecode ?? null };
 }
 
+/** "late by 480 ms", "early by 1.234 s", "in step" (no frames). */
+export function offsetPhrase(seconds: number): string {
+  if (Math.abs(seconds) < 0.0005) return 'in step';
+  return `${seconds > 0 ? 'late' : 'early'} by ${formatMs(seconds)}`;
+}
+
+/**
+ * The result page's headline: the offset sentence, and for drift or edits how the offset
+ * changes over the programme (an offset of 0 at the start is not "in sync" when it drifts).
+ */
+export function describeHeadline(r: Pick<AnalysisResult, 'match' | 'verdict' | 'offset_seconds' | 'frames' | 'reference_frame_rate' | 'segments' | 'gaps'>): string {
+  if (!r.match || r.offset_seconds === null) return 'No match';
+  const start = describeOffset(r).sentence;
+  const cap = (x: string) => x.charAt(0).toUpperCase() + x.slice(1);
+  const last = r.segments[r.segments.length - 1];
+  if (r.verdict === 'drift' && last) return `Dub is ${offsetPhrase(r.offset_seconds)} at the start and ${offsetPhrase(last.offset_end_seconds)} at the end`;
+  if (r.verdict === 'edited') return `${cap(start)} at the start, then ${r.gaps.length || r.segments.length - 1} edit${(r.gaps.length || r.segments.length - 1) === 1 ? '' : 's'} change${(r.gaps.length || r.segments.length - 1) === 1 ? 's' : ''} it`;
+  return cap(start);
+}
+
+/** What to do about the result, in words (null when nothing). */
+export function describeRemedy(r: Pick<AnalysisResult, 'verdict' | 'offset_seconds'>): string | null {
+  const off = r.offset_seconds ?? 0;
+  const shift = Math.abs(off) >= 0.0005 ? `${describeFix(off)}, ` : '';
+  if (r.verdict === 'offset') return `${describeFix(off)}.`;
+  if (r.verdict === 'drift') return `${shift}conform the drift (a full-conform repair).`;
+  if (r.verdict === 'edited') return `${shift}conform the edits (a full-conform repair).`;
+  return null;
+}
+
 /** What the repair does about it, in words. */
 export function describeFix(offsetSeconds: number): string {
   if (Math.abs(offsetSeconds) < 0.0005) return 'no shift needed';
@@ -78,7 +110,7 @@ export function describeFix(offsetSeconds: number): string {
 export function describeDrift(drift: AnalysisResult['drift']): string | null {
   if (!drift || drift.direction === 'none') return null;
   const perMinute = (drift.speed_ratio - 1) * 60;
-  return `the dub runs at ${drift.speed_ratio.toFixed(6)}\u00d7 the master\u2019s time${drift.standard ? ` (standard ${drift.standard})` : ''}: it drifts ${drift.direction} by ${formatMs(perMinute)} per minute (${Math.abs(drift.ppm).toFixed(0)} ppm)`;
+  return `each master second lasts ${drift.speed_ratio.toFixed(6)} s in the dub${drift.standard ? ` (standard ${drift.standard})` : ''}, so the dub drifts ${drift.direction} by ${formatMs(perMinute)} per minute (${Math.abs(drift.ppm).toFixed(0)} ppm)`;
 }
 
 export function describeConfidence(confidence: number): { percent: string; meaning: string; low: boolean } {
@@ -134,6 +166,12 @@ export function baseName(p: string): string {
   return i >= 0 ? p.slice(i + 1) : p;
 }
 
+/** The folder part of a media-root path ("shows/ep1/"), or "" at the root. */
+export function dirName(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i >= 0 ? p.slice(0, i + 1) : '';
+}
+
 /** A probed audio stream in one line: "a0 · pcm_s16le · 2 ch stereo · 48 kHz · eng". */
 export function describeStream(s: ProbeStream): string {
   return [
@@ -170,3 +208,33 @@ export function selectionFromValue(value: string): AudioSelection | undefined {
 }
 
 export const HEAD_LABEL: Record<string, string> = { bars_tone: 'bars/tone', two_pop: '2-pop', silence: 'silence' };
+
+/** Dialogue line issues in operator words. */
+export const DIALOGUE_ISSUE: Record<string, string> = {
+  early_start: 'starts early',
+  late_start: 'starts late',
+  early_end: 'ends early',
+  late_end: 'ends late',
+  start_and_end: 'start and end off',
+  missing: 'missing in the dub',
+  untranslated: 'untranslated (same audio as the master)',
+};
+
+/** "+3.0 fr / +120 ms"; a dash when there is no paired line. */
+export function describeLineDiff(frames: number | null, ms: number | null): string {
+  if (frames === null || ms === null) return '\u2014';
+  const sign = (x: number) => (x > 0 ? '+' : x < 0 ? '\u2212' : '');
+  return `${sign(frames)}${Math.abs(frames).toFixed(1)} fr / ${sign(ms)}${Math.abs(ms).toFixed(0)} ms`;
+}
+
+export function describeDialogueSummary(d: NonNullable<AnalysisResult['dialogue']>): string {
+  const s = d.summary;
+  const parts = [
+    `${s.lines} master line${s.lines === 1 ? '' : 's'}, ${s.paired} paired with a dub line`,
+    `${s.flagged} flagged at ${d.threshold_frames} frame${d.threshold_frames === 1 ? '' : 's'} or more (${d.frame_rate} fps)`,
+    `${s.missing} missing`,
+    `${s.untranslated} untranslated`,
+  ];
+  if (s.extra) parts.push(`${s.extra} dub line${s.extra === 1 ? '' : 's'} with no master line`);
+  return `${parts.join('; ')}.`;
+}

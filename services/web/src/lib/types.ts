@@ -158,8 +158,8 @@ export interface WorkerBeat {
   redis?: string;
   running?: boolean;
   heartbeatAt?: string;
-  /** Reported by workers with the ONNX model (execution provider and model). */
-  inference?: { provider?: string; model?: string; [k: string]: unknown };
+  /** The speech model as the worker opened it (services/worker/src/main.ts); null when not reported. */
+  inference?: { enabled?: boolean; requested?: string; provider?: string; model?: string; fallbackReason?: string; error?: string; warmupMs?: number; [k: string]: unknown } | null;
 }
 
 export interface HealthView {

@@ -110,7 +110,7 @@ async function analyseWith(
 function verdictParams(job: JobOf<'analysis'>): AnalyzeFilesOptions['params'] {
   const o = job.options;
   const verdict = {
-    ...(o.frameRate ? { frameRate: o.frameRate } : {}),
+    ...(o.frameRate ? { defaultFrameRate: o.frameRate } : {}),
     ...(o.inSyncFrames !== undefined ? { inSyncFrames: o.inSyncFrames } : {}),
     ...(o.driftMinFrames !== undefined ? { driftMinFrames: o.driftMinFrames } : {}),
   };

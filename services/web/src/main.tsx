@@ -1,0 +1,5 @@
+// Entry point of the operators' web UI.
+import { render } from 'preact';
+import { App } from './app.tsx';
+
+render(<App />, document.getElementById('app')!);
