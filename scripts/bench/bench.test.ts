@@ -4,17 +4,21 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FAMILIES, computeTruth, dubPieces, standardRatio, truthMap } from './case.ts';
-import type { CaseSpec, TruthGap, TruthSegment } from './case.ts';
+import { DIALOGUE_FAMILY, FAMILIES, computeTruth, dubPieces, standardRatio, truthMap } from './case.ts';
+import type { CaseSpec, LineErrorClass, TruthGap, TruthLine, TruthSegment } from './case.ts';
 import { oracleResult } from './fake-cli.ts';
-import { caseDir, generateCase, isGenerated, readTruth } from './generate.ts';
+import { caseDir, generateCase, isGenerated, readTruth, stretchTo } from './generate.ts';
 import type { TruthFile } from './generate.ts';
+import { atempoChain, fitLength, planLineErrors, resolveLineIndex, speechSpan } from './lines.ts';
 import { decodeMono } from './proc.ts';
 import { Rng } from './prng.ts';
-import { fullReport } from './report.ts';
+import { dialogueSection, fullReport, vadTable } from './report.ts';
 import { parseCliOutput, runCase } from './run.ts';
-import { evaluateTargets, mappingScore, reliability, sameStandard, scoreCase } from './score.ts';
-import type { CaseScore, ScorableResult } from './score.ts';
+import {
+  aggregateDialogue, compareVad, dialogueTargets, evaluateTargets, lineHasClass, mappingScore, reliability, sameStandard, scoreCase, scoreDialogue,
+  vadCost, vadImprovement, vadLongTarget, vadTarget,
+} from './score.ts';
+import type { CaseScore, ResultDialogue, ScorableResult } from './score.ts';
 import { LONG, MAIN, QUICK_IDS, allCases, calibrationCases, makeCase, selectCases } from './spec.ts';
 import { StreamMixer, buildProgramme, eventSound } from './synth.ts';
 import { judge, verifyCase } from './verify.ts';
@@ -26,6 +30,10 @@ import { gccPhat } from './xcorr.ts';
  * update the fingerprint in the same commit and say why.
  */
 const MAIN_FINGERPRINT = '9687f046ac198d36';
+/** The same for the dialogue family (added after the original 64, which MAIN_FINGERPRINT still covers). */
+const DIALOGUE_FINGERPRINT = 'c445fac338480148';
+const ORIGINAL = MAIN.filter((c) => c.family !== DIALOGUE_FAMILY);
+const DIALOGUE = MAIN.filter((c) => c.family === DIALOGUE_FAMILY);
 
 function near(got: number | null, want: number, msg?: string): void {
   assert.ok(got !== null && Math.abs(got - want) < 1e-9, msg ?? `${got} != ${want}`);
@@ -52,8 +60,31 @@ describe('spec', () => {
   });
 
   it('is the committed spec (fingerprint)', () => {
-    const fp = fingerprint(MAIN);
+    const fp = fingerprint(ORIGINAL);
     assert.equal(fp, MAIN_FINGERPRINT, `the main spec changed (fingerprint now ${fp}): see the comment on MAIN_FINGERPRINT`);
+    const fd = fingerprint(DIALOGUE);
+    assert.equal(fd, DIALOGUE_FINGERPRINT, `the dialogue cases changed (fingerprint now ${fd}): see the comment on MAIN_FINGERPRINT`);
+  });
+
+  it('has a dialogue family: 60-120 s programmes, fitted lines, every error kind several times, clean controls', () => {
+    assert.ok(DIALOGUE.length >= 8);
+    const cal = new Set(calibrationCases().map((c) => c.seed));
+    for (const c of DIALOGUE) {
+      assert.ok(c.durationSeconds >= 60 && c.durationSeconds <= 120, `${c.id}: 60-120 s`);
+      assert.equal(c.dub.fitLines, true, `${c.id}: dub lines fitted onto the master's`);
+      assert.ok(c.seed >= 1900 && c.seed < 2000 && !cal.has(c.seed), `${c.id}: a new seed`);
+      assert.equal(c.truth.match, true);
+      // the errors resolve to distinct lines of the programme's plan
+      planLineErrors(buildProgramme(c.seed, c.durationSeconds).lines.length, c.dub.lineErrors ?? []);
+    }
+    const kinds: Record<LineErrorClass, number> = { late: 0, early: 0, missing: 0, untranslated: 0 };
+    for (const e of DIALOGUE.flatMap((c) => c.dub.lineErrors ?? [])) {
+      kinds[e.kind === 'shift' ? (e.seconds > 0 ? 'late' : 'early') : e.kind]++;
+      if (e.kind === 'shift') assert.equal(Math.abs(e.seconds), 3 / 25, '3 frames at 25 fps');
+    }
+    for (const [k, n] of Object.entries(kinds)) assert.ok(n >= 3, `${k}: ${n} planned`);
+    assert.ok(DIALOGUE.filter((c) => !c.dub.lineErrors?.length).length >= 2, 'clean controls');
+    for (const c of ORIGINAL) assert.equal(c.dub.fitLines, undefined, 'the original cases are not fitted');
   });
 
   it('is deterministic: building it twice gives the same cases', () => {
@@ -66,12 +97,12 @@ describe('spec', () => {
 
   it('keeps the default run within budget and has long programmes and a quick subset', () => {
     const seconds = MAIN.reduce((a, c) => a + c.truth.programme.master_end, 0);
-    assert.ok(seconds <= 2.75 * 3600, `main corpus is ${(seconds / 3600).toFixed(2)} h of programme`);
+    assert.ok(seconds <= 2.95 * 3600, `main corpus is ${(seconds / 3600).toFixed(2)} h of programme`);
     assert.ok(MAIN.filter((c) => c.durationSeconds >= 600).length >= 3, 'several programmes of 10 minutes or more');
-    for (const c of MAIN) if (c.durationSeconds < 600) assert.ok(c.durationSeconds >= 120 && c.durationSeconds <= 240, `${c.id}: 2-4 min`);
+    for (const c of ORIGINAL) if (c.durationSeconds < 600) assert.ok(c.durationSeconds >= 120 && c.durationSeconds <= 240, `${c.id}: 2-4 min`);
     const quick = selectCases({ quick: true });
     assert.equal(quick.length, QUICK_IDS.length);
-    for (const f of FAMILIES) assert.equal(quick.filter((c) => c.family === f).length, 2, `quick has 2 ${f} cases`);
+    for (const f of [...FAMILIES, DIALOGUE_FAMILY]) assert.equal(quick.filter((c) => c.family === f).length, 2, `quick has 2 ${f} cases`);
     assert.deepEqual(LONG.map((c) => c.durationSeconds), [3600, 10800]);
   });
 
@@ -192,6 +223,108 @@ describe('generator', { timeout: 120_000 }, () => {
     assert.equal(run.score.within1ms, true);
     assert.ok((run.score.decodeFloorSeconds ?? 0) > 0);
   });
+
+  it('renders a dialogue case whose files carry the planned line errors where truth.json says', async () => {
+    const root = tmp();
+    // Same voice in the dub and no remix: the dub minus the master is then the dub's dialogue minus
+    // the master's, so each line's error shows in the residual.
+    const c = makeCase('t-dlg', DIALOGUE_FAMILY, 4245, 30, {
+      dub: {
+        remix: false, missingEffect: false, fitLines: true, voice: { ...MAIN[0]!.master.voice },
+        lineErrors: [{ kind: 'shift', at: 0.2, seconds: 0.12 }, { kind: 'missing', at: 0.5 }, { kind: 'untranslated', at: 0.8 }],
+      },
+    });
+    await generateCase(c, { outRoot: root });
+    const t = readTruth(root, c.id) as TruthFile;
+    const plan = buildProgramme(c.seed, c.durationSeconds).lines;
+    const lines = t.dialogue?.lines as TruthLine[];
+    assert.equal(lines.length, plan.length);
+    assert.deepEqual(lines.map((l) => l.error), [null, 'late', null, 'missing', 'untranslated', null]);
+    assert.equal(lines[1]?.shift_seconds, 0.12);
+    for (const [i, l] of lines.entries()) {
+      const p = plan[i]!;
+      assert.ok(l.master_start >= p.start - 1 / 48000 && l.master_start < p.start + 0.3 && l.master_end > l.master_start + 0.5, `line ${i} span ${l.master_start}-${l.master_end} vs plan ${p.start}`);
+      if (i > 0) assert.ok(l.master_start > (lines[i - 1] as TruthLine).master_end, 'lines do not overlap');
+    }
+    const sr = 16000;
+    const m = await decodeMono(join(caseDir(root, c.id), t.files.master), sr);
+    const d = await decodeMono(join(caseDir(root, c.id), t.files.dub), sr);
+    const res = new Float32Array(m.length);
+    for (let i = 0; i < m.length; i++) res[i] = (d[i] ?? 0) - (m[i] as number);
+    const rms = (x: Float32Array, a: number, b: number): number => {
+      let s = 0;
+      const i0 = Math.round(a * sr);
+      const i1 = Math.round(b * sr);
+      for (let i = i0; i < i1; i++) s += (x[i] as number) ** 2;
+      return Math.sqrt(s / Math.max(1, i1 - i0));
+    };
+    const ratio = (l: TruthLine): number => rms(res, l.master_start, l.master_end) / rms(m, l.master_start, l.master_end);
+    for (const l of lines) {
+      if (l.error === null) assert.ok(ratio(l) < 0.1, `clean line ${l.index} is the master's line (residual ${ratio(l).toFixed(3)})`);
+      if (l.error === 'untranslated') assert.ok(ratio(l) < 0.01, `untranslated line ${l.index} is the master's own audio (residual ${ratio(l).toFixed(4)})`);
+      if (l.error === 'missing') assert.ok(ratio(l) > 0.4, `missing line ${l.index} is absent from the dub (residual ${ratio(l).toFixed(3)})`);
+    }
+    // the late line: the residual holds the dub's copy 120 ms after the master's
+    const late = lines[1] as TruthLine;
+    const w0 = Math.round((late.master_start - 0.4) * sr);
+    const w1 = Math.round((late.master_end + 0.4) * sr);
+    const est = gccPhat(m.subarray(w0, w1), res.subarray(w0, w1), Math.round(0.3 * sr));
+    assert.ok(Math.abs(est.lag / sr - 0.12) < 0.001, `shift measured ${(est.lag / sr).toFixed(4)} s`);
+
+    // the runner with the oracle CLI: dialogue scored only with VAD
+    const on = await runCase(t, { outRoot: root, cli: join(import.meta.dirname, 'fake-cli.ts'), floor: false });
+    assert.deepEqual(on.schemaIssues, []);
+    assert.equal(on.vad, true);
+    assert.deepEqual(on.dialogue?.detected, { late: 1, early: 0, missing: 1, untranslated: 1 });
+    assert.equal(on.dialogue?.falseFlags, 0);
+    const off = await runCase(t, { outRoot: root, cli: join(import.meta.dirname, 'fake-cli.ts'), floor: false, vad: false });
+    assert.equal(off.dialogue, null);
+    assert.equal(off.score.correct, true);
+  });
+
+  it('stretches a line to an exact length keeping its shape', async () => {
+    const sr = 48000;
+    const x = new Float32Array(sr);
+    for (let i = Math.round(0.4 * sr); i < 0.5 * sr; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * 440 * i) / sr);
+    const y = await stretchTo(x, Math.round(0.8 * sr));
+    assert.equal(y.length, 0.8 * sr);
+    const span = speechSpan(y) as { from: number; to: number };
+    // the burst (0.4-0.5 s of 1 s) lands at 0.32-0.40 s of 0.8 s (atempo's overlap-add smears an onset by about half its ~40 ms window)
+    assert.ok(Math.abs(span.from / sr - 0.32) < 0.025 && Math.abs(span.to / sr - 0.4) < 0.025, `burst at ${span.from / sr}-${span.to / sr} s`);
+    // a stretched line keeps speech up to both ends (no fade-in/out of its own)
+    const full = new Float32Array(sr).map((_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / sr));
+    const z = await stretchTo(full, Math.round(sr / 1.3));
+    assert.deepEqual(speechSpan(z), { from: 0, to: z.length });
+  });
+});
+
+describe('dialogue lines', () => {
+  it('resolves error positions to distinct planned lines', () => {
+    assert.equal(resolveLineIndex(6, 0), 0);
+    assert.equal(resolveLineIndex(6, 1), 5);
+    assert.equal(resolveLineIndex(6, 0.5), 3);
+    assert.throws(() => resolveLineIndex(0, 0.5));
+    assert.throws(() => resolveLineIndex(5, 1.2));
+    const plan = planLineErrors(10, [{ kind: 'missing', at: 0.1 }, { kind: 'shift', at: 0.9, seconds: -0.12 }]);
+    assert.deepEqual([...plan.keys()], [1, 8]);
+    assert.throws(() => planLineErrors(4, [{ kind: 'missing', at: 0.5 }, { kind: 'untranslated', at: 0.6 }]), /two line errors/);
+    assert.throws(() => planLineErrors(4, [{ kind: 'shift', at: 0.5, seconds: 0 }]));
+  });
+
+  it('finds the speech span in a rendered line and resamples to exact lengths', () => {
+    const x = new Float32Array(48000);
+    for (let i = 4800; i < 24000; i++) x[i] = 0.3 * Math.sin(i / 7);
+    x[30000] = 0.001; // below -35 dB of the burst: silence
+    const span = speechSpan(x) as { from: number; to: number };
+    assert.ok(Math.abs(span.from - 4800) <= 240 && Math.abs(span.to - 24000) <= 240, JSON.stringify(span));
+    assert.equal(speechSpan(new Float32Array(100)), null);
+    const y = fitLength(Float32Array.from([0, 1, 2, 3]), 7);
+    assert.equal(y.length, 7);
+    assert.ok(Math.abs((y[0] as number) - 0) < 1e-6 && Math.abs((y[6] as number) - 3) < 1e-6 && Math.abs((y[3] as number) - 1.5) < 1e-6);
+    assert.equal(atempoChain(1.25), 'atempo=1.250000');
+    assert.equal(atempoChain(0.3), 'atempo=0.5,atempo=0.600000');
+    assert.equal(atempoChain(5), 'atempo=2,atempo=2,atempo=1.250000');
+  });
 });
 
 describe('scoring', () => {
@@ -311,5 +444,133 @@ describe('scoring', () => {
     assert.deepEqual(parseCliOutput('{"a":1}\n'), { a: 1 });
     assert.deepEqual(parseCliOutput('log line\n{"a":2}\n'), { a: 2 });
     assert.throws(() => parseCliOutput('nothing'));
+  });
+});
+
+describe('dialogue and VAD scoring', () => {
+  const tl = (index: number, start: number, end: number, error: LineErrorClass | null = null): TruthLine =>
+    ({ index, master_start: start, master_end: end, error, shift_seconds: error === 'late' ? 0.12 : error === 'early' ? -0.12 : null });
+  const truthLines = [tl(0, 1, 3), tl(1, 4, 6, 'late'), tl(2, 7, 9, 'early'), tl(3, 10, 12, 'missing'), tl(4, 13, 15, 'untranslated'), tl(5, 16, 18)];
+  type Line = NonNullable<ResultDialogue['lines']>[number];
+  const rl = (start: number, end: number, issue: Line['issue'], sd: number | null = 0, ed: number | null = 0): Line =>
+    ({ master_start: start, master_end: end, flagged: issue !== null, issue, start_diff_ms: sd, end_diff_ms: ed });
+
+  it('detects each planned error by class and sign, and counts false flags', () => {
+    const dialogue: ResultDialogue = {
+      lines: [
+        rl(0.97, 3.1, 'late_end', 0, 130), // clean line flagged: a false flag
+        rl(3.95, 6.2, 'start_and_end', 124, 120),
+        rl(6.9, 9.0, 'early_start', -125, -60),
+        rl(9.97, 12.03, 'missing', null, null),
+        rl(12.97, 15.03, null, 4, 4), // not flagged in lines[] but listed as untranslated
+        rl(15.97, 18.03, null, 4, -28),
+        rl(20, 20.6, 'missing', null, null), // speech found in the bed: a false flag off speech
+      ],
+      untranslated: [{ master_start: 12.97, master_end: 15.03 }],
+    };
+    const s = scoreDialogue('x', truthLines, dialogue);
+    assert.deepEqual(s.planned, { late: 1, early: 1, missing: 1, untranslated: 1 });
+    assert.deepEqual(s.detected, { late: 1, early: 1, missing: 1, untranslated: 1 });
+    assert.equal(s.resultLines, 7);
+    assert.equal(s.cleanResultLines, 3);
+    assert.equal(s.falseFlags, 2);
+    assert.equal(s.falseFlagsOffSpeech, 1);
+    assert.deepEqual(s.falseFlagIssues, { late_end: 1, missing: 1 });
+    assert.deepEqual(s.cleanDiffsMs, [0, 130, 4, 28]);
+    assert.equal(s.control, false);
+
+    // wrong sign, mixed signs, unflagged and absent lines are misses
+    const wrong: ResultDialogue = { lines: [rl(4, 6, 'early_start', -90, 0), rl(7, 9, 'start_and_end', -130, 140), rl(10, 12, null, 0, 0)] };
+    const w = scoreDialogue('w', truthLines, wrong);
+    assert.deepEqual(w.detected, { late: 0, early: 0, missing: 0, untranslated: 0 });
+    assert.match(w.plannedLines.find((p) => p.error === 'untranslated')?.got ?? '', /no line/);
+    assert.match(w.plannedLines.find((p) => p.error === 'missing')?.got ?? '', /not flagged/);
+    assert.ok(lineHasClass(rl(0, 1, 'late_start', 90, 0), 'late'));
+    assert.ok(!lineHasClass(rl(0, 1, 'start_and_end', 90, -90), 'late'));
+    assert.ok(lineHasClass(rl(0, 1, 'start_and_end', -90, -120), 'early'));
+
+    const none = scoreDialogue('n', truthLines, null);
+    assert.equal(none.available, false);
+    assert.equal(none.plannedLines.length, 4);
+  });
+
+  it('aggregates dialogue scores and applies the targets (>= 80% per kind, <= 10% false flags on controls)', () => {
+    const clean = truthLines.map((l) => ({ ...l, error: null, shift_seconds: null }));
+    const ctl = (flags: number): ReturnType<typeof scoreDialogue> =>
+      scoreDialogue('c', clean, { lines: clean.map((l, i) => rl(l.master_start, l.master_end, i < flags ? 'late_end' : null, 0, i < flags ? 100 : 0)) });
+    const good = scoreDialogue('g', truthLines, { lines: [rl(4, 6, 'late_start', 120, 30), rl(7, 9, 'early_end', 0, -120), rl(10, 12, 'missing'), rl(13, 15, 'untranslated')] });
+    const agg = aggregateDialogue([good, ctl(0)]);
+    assert.equal(agg.controlCases, 1);
+    assert.equal(agg.controlLines, 6);
+    const t = dialogueTargets(agg);
+    assert.equal(t.length, 5);
+    assert.ok(t.every((x) => x.pass === true), JSON.stringify(t));
+    // 1 false flag in 6 control lines (16.7%) fails; a missed kind fails that kind only
+    const bad = aggregateDialogue([scoreDialogue('b', truthLines, { lines: [rl(4, 6, 'late_start', 120, 30)] }), ctl(1)]);
+    const tb = dialogueTargets(bad);
+    assert.deepEqual(tb.map((x) => x.pass), [true, false, false, false, false]);
+    assert.deepEqual(dialogueTargets(null).map((x) => x.pass), [null, null, null, null, null]);
+    const text = dialogueSection([good, ctl(1)], aggregateDialogue([good, ctl(1)]));
+    assert.match(text, /false flags: clean controls 16\.7% \(1\/6\)/);
+    assert.match(text, /late {10}detected 100\.0% \(1\/1\)/);
+  });
+
+  const truthOf = (c: CaseSpec): TruthFile => ({
+    ...c.truth, id: c.id, family: c.family, seed: c.seed, spec_hash: '', files: { master: 'm', dub: 'd' },
+    master_duration_seconds: c.truth.programme.master_end, dub_duration_seconds: 0, expected_codec_delay_seconds: 0, generation_seconds: 0,
+  });
+  const meas = { wallSeconds: 2, decodeFloorSeconds: 1, measuredRssMb: 200 };
+  const run = (ids: string[], errMs: Record<string, number>, seconds: number, vad: boolean): CaseScore[] => ids.map((id) => {
+    const t = truthOf(MAIN.find((c) => c.id === id) as CaseSpec);
+    const r = oracleResult(t, 'm', 'd', (errMs[id] ?? 0) / 1000, 0.99, seconds, vad);
+    if (vad && r.inference) r.inference.seconds = 0.5;
+    return scoreCase(t, r, meas);
+  });
+  const ids = ['const-pos-2p5', 'const-neg-1p75', 'lang-en-de', 'lang-en-fr', 'edit-cut-10'];
+
+  it('compares VAD off and on per family: regressions beyond noise fail the target', () => {
+    const off = run(ids, { 'lang-en-de': 0.9, 'lang-en-fr': 0.9 }, 2, false);
+    const same = compareVad(off, run(ids, { 'const-pos-2p5': 0.4, 'lang-en-de': 1.3, 'lang-en-fr': 1.3 }, 3, true));
+    assert.deepEqual(same.map((r) => r.family), ['constant', 'language', 'edit', 'ALL']);
+    assert.ok(same.every((r) => r.regressions.length === 0), 'within 0.5 ms of the median: noise');
+    assert.equal(vadTarget(same).pass, true);
+    assert.match(vadImprovement(same[0]!), /unchanged \(already perfect with VAD off\)/);
+
+    const worse = compareVad(off, run(ids, { 'lang-en-de': 50, 'lang-en-fr': 1.6 }, 3, true));
+    const lang = worse.find((r) => r.family === 'language')!;
+    assert.ok(lang.regressions.some((x) => x.startsWith('correct 2 -> 1')), lang.regressions.join());
+    assert.ok(lang.regressions.some((x) => x.startsWith('median |err|')));
+    assert.equal(vadTarget(worse).pass, false);
+    assert.match(vadTarget(worse).figure, /language: correct 2 -> 1/);
+
+    const better = compareVad(off, run(ids, {}, 3, true)).find((r) => r.family === 'language')!;
+    assert.deepEqual(better.regressions, []);
+    assert.match(vadImprovement(better), /^improved/);
+    assert.equal(vadTarget([]).pass, null);
+    const text = vadTable(worse, run(ids, {}, 3, true));
+    assert.match(text, /language +2 +2\/2 +1\/2 /);
+    assert.match(text, /REGRESSES/);
+  });
+
+  it('reports the cost of VAD, and the 2.5 x floor target on the 60-minute pair', () => {
+    const off = run(ids, {}, 2, false);
+    const on = run(ids, {}, 3, true);
+    const c = vadCost(off, on);
+    assert.equal(c.cases, 5);
+    assert.equal(c.ratio, 1.5);
+    assert.equal(c.inferenceSeconds, 2.5);
+    assert.equal(c.addedPerFloor, 1);
+    const l60 = (analysis: number, floor: number): CaseScore => ({ ...on[0]!, id: 'long-60min', analysisSeconds: analysis, decodeFloorSeconds: floor, floorRatio: analysis / floor });
+    const pass = vadLongTarget([l60(60, 50)], [l60(100, 50)]);
+    assert.equal(pass.pass, true);
+    assert.match(pass.figure, /^2\.00 \(VAD adds 0\.80 x floor\)/);
+    assert.equal(vadLongTarget([l60(60, 50)], [l60(130, 50)]).pass, false);
+    assert.equal(vadLongTarget(off, on).pass, null);
+    // the older <= 1.5 target can read the VAD-off run
+    const t = evaluateTargets([l60(100, 50)], { floorScores: [l60(60, 50)], floorLabel: 'VAD off' }).find((x) => x.name.startsWith('60-min'))!;
+    assert.equal(t.name, '60-min pair: analysis time (VAD off) / decode floor');
+    assert.equal(t.pass, true);
+    const rep = fullReport(on, { note: 'NOTE', sections: ['SECTION'], extraTargets: [vadTarget(compareVad(off, on))] });
+    assert.match(rep.text, /NOTE[\s\S]*SECTION[\s\S]*no family regresses with VAD.*PASS/);
   });
 });

@@ -3,7 +3,12 @@
 import type { Language } from './words.ts';
 
 export const FAMILIES = ['constant', 'reencode', 'head', 'drift', 'edit', 'lowsnr', 'language', 'unrelated'] as const;
-export type Family = (typeof FAMILIES)[number] | 'long';
+/**
+ * Dialogue timing QC cases (known line errors). Kept out of FAMILIES so that the calibration set,
+ * which is drawn per entry of FAMILIES, stays as it was.
+ */
+export const DIALOGUE_FAMILY = 'dialogue';
+export type Family = (typeof FAMILIES)[number] | 'long' | typeof DIALOGUE_FAMILY;
 
 /**
  * Standard speed ratios as an exact resample-then-relabel pair at integer sample rates:
@@ -81,6 +86,37 @@ export interface DubSpec {
   /** white noise at this SNR (dB) relative to the master bed's RMS */
   noiseSnrDb: number | null;
   encode: EncodeSpec;
+  /**
+   * Each dub line is fitted to its master line: its speech (silence trimmed) is time-stretched
+   * (pitch kept) to the master line's speech length and placed where the master's speech starts,
+   * so a line without a planned error starts and ends where the master's does. Dialogue family only.
+   */
+  fitLines?: boolean;
+  /** Known line timing errors (dialogue family; needs fitLines). */
+  lineErrors?: LineError[];
+}
+
+/**
+ * A planned line timing error. `at` picks the line: index round(at * (lines - 1)) of the
+ * programme's planned lines (0: first, 1: last), fixed before any run of the product.
+ * shift: the dub line sits `seconds` later (> 0) or earlier (< 0) on the programme timeline;
+ * missing: the dub line is not rendered; untranslated: the dub plays the master's own line audio.
+ */
+export type LineError =
+  | { kind: 'shift'; at: number; seconds: number }
+  | { kind: 'missing'; at: number }
+  | { kind: 'untranslated'; at: number };
+
+export type LineErrorClass = 'late' | 'early' | 'missing' | 'untranslated';
+
+/** One master line in the truth: where its speech is (master-file seconds) and its planned error. */
+export interface TruthLine {
+  index: number;
+  master_start: number;
+  master_end: number;
+  error: LineErrorClass | null;
+  /** for late/early: the shift in master seconds (positive = dub late) */
+  shift_seconds: number | null;
 }
 
 export interface TruthSegment {

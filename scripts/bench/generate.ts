@@ -16,7 +16,8 @@ import type { Writable } from 'node:stream';
 import {
   DUB_EXT, MASTER_EXT, SR, STANDARDS, computeTruth, dubPieces, expectedCodecDelaySamples, headSamples, toSamples,
 } from './case.ts';
-import type { CaseSpec, EncodeSpec, HeadSpec, Truth, VoiceSpec } from './case.ts';
+import type { CaseSpec, EncodeSpec, HeadSpec, Truth, TruthLine, VoiceSpec } from './case.ts';
+import { atempoChain, errorClass, fitLength, planLineErrors, speechSpan } from './lines.ts';
 import { ESPEAK, ffmpeg, mapLimit, runProcess, writeChunk } from './proc.ts';
 import { NoiseSource, Rng } from './prng.ts';
 import { StreamMixer, buildProgramme, eventSound, parseWav, resampleTo48k } from './synth.ts';
@@ -29,7 +30,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(HERE, '..', '..');
 export const DEFAULT_OUT = join(REPO_ROOT, 'bench-out');
 /** The sources that decide what the corpus files contain (their hash is part of each case's spec hash). */
-const GENERATOR_SOURCES = ['generate.ts', 'synth.ts', 'case.ts', 'words.ts', 'prng.ts'];
+const GENERATOR_SOURCES = ['generate.ts', 'synth.ts', 'case.ts', 'words.ts', 'prng.ts', 'lines.ts'];
 
 /** The fields generate writes to truth.json (the truth plus bookkeeping). */
 export interface TruthFile extends Truth {
@@ -42,6 +43,8 @@ export interface TruthFile extends Truth {
   dub_duration_seconds: number;
   expected_codec_delay_seconds: number;
   generation_seconds: number;
+  /** dialogue family only: every master line's speech span and its planned error */
+  dialogue?: { lines: TruthLine[] };
 }
 
 let sourcesHash: string | null = null;
@@ -157,6 +160,92 @@ function speechSounds(speechDir: string, lines: readonly LineSpec[]): Sound[] {
       },
     };
   });
+}
+
+/** A line's WAV at 48 kHz, scaled to the dialogue level (the RMS of the whole file, silence included, as speechSounds does). */
+function lineAudio(speechDir: string, l: LineSpec): Float32Array {
+  const w = parseWav(readFileSync(speechPath(speechDir, l.voice, l.text)));
+  const up = resampleTo48k(w.samples, w.rate);
+  let sum = 0;
+  for (let i = 0; i < up.length; i++) sum += (up[i] as number) ** 2;
+  const k = LINE_RMS / (Math.sqrt(sum / Math.max(1, up.length)) + 1e-9);
+  const out = new Float32Array(up.length);
+  for (let i = 0; i < up.length; i++) out[i] = (up[i] as number) * k;
+  return out;
+}
+
+/** Pitch-keeping time stretch (ffmpeg atempo) to exactly `length` samples. */
+export async function stretchTo(samples: Float32Array, length: number): Promise<Float32Array> {
+  const factor = samples.length / length;
+  if (Math.abs(factor - 1) < 0.01) return fitLength(samples, length);
+  const r = await ffmpeg(['-f', 'f32le', '-ar', String(SR), '-ac', '1', '-i', 'pipe:0', '-af', atempoChain(factor), '-f', 'f32le', '-'], {
+    feed: (stdin: Writable) => writeChunk(stdin, f32buf(samples)),
+  });
+  const buf = r.stdout;
+  const got = new Float32Array(Math.floor(buf.length / 4));
+  for (let i = 0; i < got.length; i++) got[i] = buf.readFloatLE(i * 4);
+  return fitLength(got, length);
+}
+
+const FIT_FADE = 96; // 2 ms: the trimmed edges start and end without a click
+
+/**
+ * The dialogue family's dub dialogue: every dub line fitted onto its master line's speech span
+ * (see DubSpec.fitLines), then the planned errors applied. Returns the dub's dialogue sounds and
+ * the truth per master line (speech span in master-file time, planned error).
+ */
+async function fittedDialogue(c: CaseSpec, masterLines: readonly LineSpec[], dubLines: readonly LineSpec[], speechDir: string): Promise<{ sounds: Sound[]; truth: TruthLine[] }> {
+  const plan = planLineErrors(masterLines.length, c.dub.lineErrors ?? []);
+  const hm = headSamples(c.master.head) / SR;
+  const sounds: Sound[] = [];
+  const truth: TruthLine[] = [];
+  await mapLimit(masterLines.map((m, i) => [m, i] as const), 2, async ([m, i]) => {
+    const master = lineAudio(speechDir, m);
+    const span = speechSpan(master);
+    if (!span) throw new Error(`${c.id}: master line ${i} is silent`);
+    const start = toSamples(m.start);
+    const err = plan.get(i) ?? null;
+    truth[i] = {
+      index: i,
+      master_start: hm + (start + span.from) / SR,
+      master_end: hm + (start + span.to) / SR,
+      error: err ? errorClass(err) : null,
+      shift_seconds: err?.kind === 'shift' ? err.seconds : null,
+    };
+    if (err?.kind === 'missing') return;
+    if (err?.kind === 'untranslated') {
+      // the master's own line audio where the master has it
+      sounds.push(...speechSounds(speechDir, [{ ...m, gain: 1 }]));
+      return;
+    }
+    const dl = dubLines[i] as LineSpec;
+    const dub = lineAudio(speechDir, dl);
+    const ds = speechSpan(dub);
+    if (!ds) throw new Error(`${c.id}: dub line ${i} is silent`);
+    const length = span.to - span.from;
+    const fitted = await stretchTo(dub.subarray(ds.from, ds.to), length);
+    for (let k = 0; k < FIT_FADE && k < length; k++) {
+      fitted[k] = (fitted[k] as number) * (k / FIT_FADE);
+      fitted[length - 1 - k] = (fitted[length - 1 - k] as number) * (k / FIT_FADE);
+    }
+    const file = join(speechDir, `fit-${i}.f32`);
+    writeFileSync(file, f32buf(fitted));
+    const shift = err?.kind === 'shift' ? toSamples(err.seconds) : 0;
+    sounds.push({
+      startSample: start + span.from + shift,
+      length,
+      gainL: dl.gain,
+      gainR: dl.gain,
+      target: 'dialogue',
+      render: () => {
+        const b = readFileSync(file);
+        const out = new Float32Array(length);
+        for (let k = 0; k < length; k++) out[k] = b.readFloatLE(4 * k);
+        return out;
+      },
+    });
+  });
+  return { sounds, truth };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,13 +562,16 @@ export async function generateCase(c: CaseSpec, opts: GenerateOptions = {}): Pro
     } else {
       dubLines = lineTexts(prog, c.dub.voice.language, true).map((l) => ({ ...l, voice: c.dub.voice, gain: 1 }));
     }
+    if (c.dub.fitLines && (c.dub.programmeSeed !== null || c.dub.dialogue === 'same')) throw new Error(`${c.id}: fitLines needs a re-voiced or translated dub of the same programme`);
+    if (c.dub.lineErrors?.length && !c.dub.fitLines) throw new Error(`${c.id}: lineErrors need fitLines`);
     await synthesiseLines(speechDir, [...masterLines, ...dubLines]);
+    const fitted = c.dub.fitLines ? await fittedDialogue(c, masterLines, dubLines, speechDir) : null;
     log(`  ${c.id}: speech ready after ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const masterFile = `master.${MASTER_EXT[c.master.format]}`;
     const dubFile = `dub.${DUB_EXT[c.dub.encode.codec]}`;
     const bedRms = await writeMaster(c, prog, speechSounds(speechDir, masterLines), join(tmp, masterFile));
     log(`  ${c.id}: master written after ${((Date.now() - started) / 1000).toFixed(1)}s (bed rms ${(20 * Math.log10(bedRms + 1e-12)).toFixed(1)} dBFS)`);
-    await writeDub(c, dubProg, speechSounds(speechDir, dubLines), bedRms, tmp, join(tmp, dubFile), log);
+    await writeDub(c, dubProg, fitted ? fitted.sounds : speechSounds(speechDir, dubLines), bedRms, tmp, join(tmp, dubFile), log);
     log(`  ${c.id}: dub written after ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const delay = await measureCodecDelay(c.dub.encode, join(tmp, 'probe'));
     const expected = expectedCodecDelaySamples(c.dub.encode) / c.dub.encode.sampleRate;
@@ -501,6 +593,7 @@ export async function generateCase(c: CaseSpec, opts: GenerateOptions = {}): Pro
       expected_codec_delay_seconds: expected,
       generation_seconds: (Date.now() - started) / 1000,
       ...truth,
+      ...(fitted ? { dialogue: { lines: fitted.truth } } : {}),
     };
     writeFileSync(join(tmp, 'truth.json'), `${JSON.stringify(file, null, 2)}\n`);
     rmSync(finalDir, { recursive: true, force: true });

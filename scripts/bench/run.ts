@@ -1,20 +1,26 @@
 // The public benchmark: `npm run bench [-- options]`.
 //
 // Generates the corpus if needed (bench-out/corpus), then for each case measures the decode floor
-// (ffmpeg to 8 kHz mono, master then dub) and runs the product CLI
-// (`node --import tsx services/cli/src/main.ts analyze --json MASTER DUB`), scores the JSON result
-// against the truth and prints per-family metrics, the confidence reliability table, speed and
-// memory, and the targets with PASS/FAIL. Exit 0 even when targets fail; non-zero only when the
-// runner itself fails.
+// (ffmpeg to 8 kHz mono, master then dub) and runs the product CLI twice, with speech detection
+// (`node --import tsx services/cli/src/main.ts analyze --json MASTER DUB`, the product default) and
+// without (`... --no-vad`), scores the JSON results against the truth and prints per-family metrics
+// (VAD off and on side by side), dialogue timing QC against the planned line errors, the
+// confidence reliability table, speed and memory, the cost of VAD, event-loop delay during VAD,
+// and the targets with PASS/FAIL. The standard figures and targets use the VAD-on run. Exit 0 even
+// when targets fail; non-zero only when the runner itself fails.
 //
 // Options:
 //   --quick            the short subset (2 cases per family)
+//   --vad on|off|both  which CLI runs per case (default both: with and without --no-vad)
+//   --event-loop       only the event-loop measurement (the default bench runs it at the end)
+//   --no-event-loop    skip it
 //   --family NAME      one family          --case ID[,ID]   given cases (any set)
 //   --long             the 60-minute and 3-hour pairs (speed and memory targets)
 //   --calibration      the separate calibration set; writes bench-out/calibration.jsonl
 //   --json FILE        machine-readable results
 //   --cli FILE         another CLI entry (default services/cli/src/main.ts), e.g. scripts/bench/fake-cli.ts
-//   --out DIR          output root (default bench-out)      --jobs N   generation processes (default 2)
+//   --out DIR          output root (default bench-out; the CLI's JSON per run goes to DIR/results)
+//   --jobs N           generation processes (default 2)
 //   --timeout S        per-case CLI timeout (default 120 s + 2 x the pair's duration)
 //   --no-floor         skip the decode-floor measurement
 //   -h, --help         this text
@@ -26,16 +32,24 @@ import { AnalysisResult } from '../../shared/engine/src/result.ts';
 import { DEFAULT_OUT, REPO_ROOT, caseDir, generateAll, readTruth } from './generate.ts';
 import type { TruthFile } from './generate.ts';
 import { FFMPEG, runProcess } from './proc.ts';
-import { fullReport } from './report.ts';
-import { reliability, scoreCase } from './score.ts';
-import type { CaseScore, ScorableResult } from './score.ts';
+import { formatEventLoop, measureEventLoop } from './event-loop.ts';
+import type { EventLoopReport } from './event-loop.ts';
+import { costSection, dialogueSection, fullReport, vadCaseTable, vadTable } from './report.ts';
+import {
+  aggregateDialogue, compareVad, dialogueTargets, reliability, scoreCase, scoreDialogue, vadCost, vadLongTarget, vadTarget,
+} from './score.ts';
+import type { CaseScore, DialogueScore, ScorableResult } from './score.ts';
 import { LONG_3H_ID, LONG_60_ID, selectCases } from './spec.ts';
 
 const DEFAULT_CLI = join(REPO_ROOT, 'services', 'cli', 'src', 'main.ts');
 const TIME_BIN = '/usr/bin/time';
 
 export interface CaseRun {
+  /** whether this run had speech detection (the CLI without --no-vad) */
+  vad: boolean;
   score: CaseScore;
+  /** dialogue timing QC against the planned line errors (dialogue family, VAD on) */
+  dialogue: DialogueScore | null;
   exitCode: number | null;
   schemaIssues: string[];
   stderrTail: string;
@@ -70,6 +84,12 @@ export interface RunCaseOptions {
   cli: string;
   timeoutSeconds?: number;
   floor?: boolean;
+  /** a decode floor already measured for this case (reused for the second run) */
+  floorSeconds?: number | null;
+  /** speech detection on (default, the product default) or off (--no-vad) */
+  vad?: boolean;
+  /** keep the CLI's JSON here as <id>.vad-on.json / <id>.vad-off.json (for looking into a result) */
+  resultsDir?: string;
 }
 
 /** Runs the CLI on one generated case and scores it. */
@@ -77,9 +97,10 @@ export async function runCase(truth: TruthFile, opts: RunCaseOptions): Promise<C
   const dir = caseDir(opts.outRoot, truth.id);
   const master = join(dir, truth.files.master);
   const dub = join(dir, truth.files.dub);
-  const floor = opts.floor === false ? null : await decodeFloor(master, dub);
+  const vad = opts.vad ?? true;
+  const floor = opts.floor === false ? null : opts.floorSeconds !== undefined ? opts.floorSeconds : await decodeFloor(master, dub);
   const timeout = opts.timeoutSeconds ?? 120 + 2 * (truth.master_duration_seconds + truth.dub_duration_seconds);
-  const nodeArgs = ['--import', 'tsx', opts.cli, 'analyze', '--json', master, dub];
+  const nodeArgs = ['--import', 'tsx', opts.cli, 'analyze', '--json', ...(vad ? [] : ['--no-vad']), master, dub];
   const useTime = existsSync(TIME_BIN);
   const rssFile = join(opts.outRoot, 'tmp', `rss-${process.pid}.txt`);
   mkdirSync(dirname(rssFile), { recursive: true });
@@ -103,6 +124,10 @@ export async function runCase(truth: TruthFile, opts: RunCaseOptions): Promise<C
       error = `exit ${r.code ?? r.signal}: ${e instanceof Error ? e.message : String(e)}; stderr: ${stderrTail.split('\n').filter(Boolean).slice(-3).join(' | ')}`;
     }
   }
+  if (opts.resultsDir && parsed !== null) {
+    mkdirSync(opts.resultsDir, { recursive: true });
+    writeFileSync(join(opts.resultsDir, `${truth.id}.vad-${vad ? 'on' : 'off'}.json`), `${JSON.stringify(parsed, null, 1)}\n`);
+  }
   const schemaIssues: string[] = [];
   if (parsed !== null) {
     const v = AnalysisResult.safeParse(parsed);
@@ -113,15 +138,18 @@ export async function runCase(truth: TruthFile, opts: RunCaseOptions): Promise<C
     }
   }
   const score = scoreCase(truth, parsed as ScorableResult | null, meas, error);
-  return { score, exitCode: r.code, schemaIssues, stderrTail };
+  const dialogue = vad && truth.dialogue ? scoreDialogue(truth.id, truth.dialogue.lines, error ? null : (parsed as ScorableResult | null)?.dialogue) : null;
+  return { vad, score, dialogue, exitCode: r.code, schemaIssues, stderrTail };
 }
 
 function progressLine(i: number, n: number, run: CaseRun): string {
   const s = run.score;
+  const d = run.dialogue;
+  const dlg = d ? ` dialogue ${Object.values(d.detected).reduce((a, x) => a + x, 0)}/${Object.values(d.planned).reduce((a, x) => a + x, 0)} found, ${d.falseFlags}/${d.cleanResultLines} false flags` : '';
   const off = s.error ? 'ERROR' : s.truthMatch ? (s.offsetError === null ? 'no offset' : `err ${(s.offsetError * 1000).toFixed(2)} ms`) : s.resultMatch === false ? 'no match (ok)' : 'MATCHED unrelated';
   const speed = s.realtimeFactor ? `${s.realtimeFactor.toFixed(1)}x rt` : '';
   const floor = s.floorRatio ? `${s.floorRatio.toFixed(2)}x floor` : '';
-  return `[${i}/${n}] ${s.id.padEnd(28)} ${off.padEnd(20)} conf ${s.confidence.toFixed(2)} ${s.correct ? 'ok ' : 'BAD'} ${speed} ${floor}${run.schemaIssues.length ? ` (schema: ${run.schemaIssues[0]})` : ''}${s.error ? `\n      ${s.error}` : ''}`;
+  return `[${i}/${n}] ${s.id.padEnd(28)} VAD ${run.vad ? 'on ' : 'off'} ${off.padEnd(20)} conf ${s.confidence.toFixed(2)} ${s.correct ? 'ok ' : 'BAD'} ${speed} ${floor}${dlg}${run.schemaIssues.length ? ` (schema: ${run.schemaIssues[0]})` : ''}${s.error ? `\n      ${s.error}` : ''}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -139,6 +167,9 @@ export async function main(argv: string[]): Promise<number> {
       jobs: { type: 'string' },
       timeout: { type: 'string' },
       'no-floor': { type: 'boolean', default: false },
+      vad: { type: 'string', default: 'both' },
+      'event-loop': { type: 'boolean', default: false },
+      'no-event-loop': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -147,6 +178,18 @@ export async function main(argv: string[]): Promise<number> {
     const src = readFileSync(fileURLToPath(import.meta.url), 'utf8');
     const usage = src.split('\n').filter((l) => l.startsWith('//')).map((l) => l.replace(/^\/\/ ?/, ''));
     process.stdout.write(`${usage.join('\n')}\n`);
+    return 0;
+  }
+  const vadMode = values.vad;
+  if (vadMode !== 'on' && vadMode !== 'off' && vadMode !== 'both') {
+    process.stderr.write(`--vad must be on, off or both, got "${vadMode}"\n`);
+    return 2;
+  }
+  const modes: boolean[] = vadMode === 'both' ? [true, false] : [vadMode === 'on'];
+  if (values['event-loop']) {
+    const el = await measureEventLoop({ log: (m) => process.stderr.write(`${m}\n`) });
+    process.stdout.write(`${formatEventLoop(el)}\n`);
+    if (values.json) writeFileSync(resolve(values.json), `${JSON.stringify({ schema: 'sync-analyzer-bench/2', created: new Date().toISOString(), event_loop: el }, null, 2)}\n`);
     return 0;
   }
   const outRoot = resolve(values.out ?? DEFAULT_OUT);
@@ -162,16 +205,55 @@ export async function main(argv: string[]): Promise<number> {
   const genSeconds = (Date.now() - started) / 1000;
 
   const runs: CaseRun[] = [];
-  for (const [i, c] of cases.entries()) {
+  const total = cases.length * modes.length;
+  for (const c of cases) {
     const truth = readTruth(outRoot, c.id);
     if (!truth) throw new Error(`case ${c.id} has no truth.json after generation`);
-    const run = await runCase(truth, { outRoot, cli, timeoutSeconds: values.timeout ? Number(values.timeout) : undefined, floor: !values['no-floor'] });
-    runs.push(run);
-    process.stderr.write(`${progressLine(i + 1, cases.length, run)}\n`);
+    // one floor per case, measured just before its first analysis, shared by both runs
+    const dir = caseDir(outRoot, truth.id);
+    const floor = values['no-floor'] ? null : await decodeFloor(join(dir, truth.files.master), join(dir, truth.files.dub));
+    for (const vad of modes) {
+      const run = await runCase(truth, { outRoot, cli, timeoutSeconds: values.timeout ? Number(values.timeout) : undefined, floor: !values['no-floor'], floorSeconds: floor, vad, resultsDir: join(outRoot, 'results') });
+      runs.push(run);
+      process.stderr.write(`${progressLine(runs.length, total, run)}\n`);
+    }
   }
-  const scores = runs.map((r) => r.score);
+  const onRuns = runs.filter((r) => r.vad);
+  const offRuns = runs.filter((r) => !r.vad);
+  const on = onRuns.map((r) => r.score);
+  const off = offRuns.map((r) => r.score);
+  const primaryRuns = onRuns.length ? onRuns : offRuns;
+  const scores = primaryRuns.map((r) => r.score);
+
+  let eventLoop: EventLoopReport | null = null;
+  if (modes.includes(true) && !values['no-event-loop'] && !values.calibration) {
+    eventLoop = await measureEventLoop({ log: (m) => process.stderr.write(`${m}\n`) });
+  }
+
+  const vadRows = on.length && off.length ? compareVad(off, on) : [];
+  const cost = vadCost(off, on);
+  const dialogueScores = onRuns.map((r) => r.dialogue).filter((d): d is DialogueScore => d !== null);
+  const dialogueAgg = dialogueScores.length ? aggregateDialogue(dialogueScores) : null;
+  const sections: string[] = [];
+  if (vadRows.length) sections.push(`-- cases: VAD off | VAD on --\n${vadCaseTable(off, on)}`, vadTable(vadRows, on));
+  if (dialogueAgg) sections.push(dialogueSection(dialogueScores, dialogueAgg));
+  if (cost.cases) sections.push(costSection(off, on, cost, [LONG_60_ID, LONG_3H_ID]));
+  if (eventLoop) sections.push(`-- event loop during speech detection --\n${formatEventLoop(eventLoop)}`);
+  const extraTargets = [
+    vadLongTarget(off, on, LONG_60_ID),
+    vadTarget(vadRows),
+    ...dialogueTargets(dialogueAgg),
+  ];
+  const which = onRuns.length ? (offRuns.length ? 'VAD on and off' : 'VAD on only') : 'VAD off only';
+  const note = onRuns.length
+    ? `Runs: ${which}. The per-case, family, reliability and speed tables and the standard targets use the VAD-on run (the product default)` +
+      `${offRuns.length ? '; the 60-minute floor-ratio target (<= 1.5) predates speech detection and reads the VAD-off run, the VAD-on run has its own (<= 2.5)' : ''}.`
+    : 'Runs: VAD off only (--no-vad): no dialogue timing QC.';
   const title = values.calibration ? 'Sync Analyzer calibration set' : values.long ? 'Sync Analyzer benchmark (--long)' : values.quick ? 'Sync Analyzer benchmark (--quick)' : 'Sync Analyzer benchmark';
-  const report = fullReport(scores, { title, long60Id: LONG_60_ID, long3hId: LONG_3H_ID });
+  const report = fullReport(scores, {
+    title, note, long60Id: LONG_60_ID, long3hId: LONG_3H_ID, sections, extraTargets,
+    ...(onRuns.length && offRuns.length ? { floorScores: off, floorLabel: 'VAD off' } : { floorLabel: onRuns.length ? 'VAD on' : 'VAD off' }),
+  });
   const schemaBad = runs.filter((r) => r.schemaIssues.length);
   process.stdout.write(`${report.text}\n`);
   if (schemaBad.length) {
@@ -181,10 +263,11 @@ export async function main(argv: string[]): Promise<number> {
 
   if (values.calibration) {
     const path = join(outRoot, 'calibration.jsonl');
-    const lines = runs.map((r) => JSON.stringify({
+    const lines = primaryRuns.map((r) => JSON.stringify({
       id: r.score.id,
       family: r.score.family,
       seed: cases.find((c) => c.id === r.score.id)?.seed,
+      vad: r.vad,
       correct: r.score.correct,
       confidence: r.score.confidence,
       truth_match: r.score.truthMatch,
@@ -196,16 +279,23 @@ export async function main(argv: string[]): Promise<number> {
       diagnostics: r.score.diagnostics,
     }));
     writeFileSync(path, lines.length ? `${lines.join('\n')}\n` : '');
-    process.stdout.write(`calibration rows written to ${path}\n`);
+    process.stdout.write(`calibration rows written to ${path} (${onRuns.length ? 'VAD on' : 'VAD off'})\n`);
   }
   if (values.json) {
     const rel = reliability(scores);
+    const row = (r: CaseRun) => ({ ...r.score, vad: r.vad, exit_code: r.exitCode, schema_issues: r.schemaIssues });
     const doc = {
-      schema: 'sync-analyzer-bench/1',
+      schema: 'sync-analyzer-bench/2',
       created: new Date().toISOString(),
-      options: { quick: values.quick, long: values.long, calibration: values.calibration, family: values.family ?? null, case: values.case ?? null, cli },
-      cases: runs.map((r) => ({ ...r.score, exit_code: r.exitCode, schema_issues: r.schemaIssues })),
+      options: { quick: values.quick, long: values.long, calibration: values.calibration, family: values.family ?? null, case: values.case ?? null, cli, vad: vadMode },
+      primary: onRuns.length ? 'vad_on' : 'vad_off',
+      cases: primaryRuns.map(row),
+      cases_vad_off: onRuns.length ? offRuns.map(row) : [],
       families: report.families,
+      vad_families: vadRows,
+      vad_cost: cost,
+      dialogue: dialogueAgg ? { aggregate: dialogueAgg, cases: dialogueScores } : null,
+      event_loop: eventLoop,
       reliability: rel,
       targets: report.targets,
     };

@@ -3,7 +3,7 @@
 // them, the tests feed them hand-built results.
 import type { AnalysisResult } from '../../shared/engine/src/result.ts';
 import { truthMap } from './case.ts';
-import type { Truth } from './case.ts';
+import type { LineErrorClass, Truth, TruthLine } from './case.ts';
 
 export const FRAME_24 = 1 / 24;
 export const MAP_STEP = 0.5;
@@ -23,6 +23,16 @@ export type ScorableResult = {
   timing?: Record<string, number>;
   resources?: { peak_rss_mb?: number };
   diagnostics?: Record<string, number>;
+  dialogue?: ResultDialogue | null;
+  inference?: { seconds?: number; provider?: string } | null;
+};
+
+/** The parts of a DialogueReport the dialogue scorer reads. */
+export type ResultDialogue = {
+  lines?: Partial<NonNullable<AnalysisResult['dialogue']>['lines'][number]>[];
+  missing?: { master_start?: number; master_end?: number }[];
+  untranslated?: { master_start?: number; master_end?: number }[];
+  extra?: unknown[];
 };
 
 export interface TruthForScoring extends Pick<Truth, 'match' | 'offset_seconds' | 'speed_ratio' | 'standard' | 'segments' | 'gaps' | 'head' | 'programme'> {
@@ -82,6 +92,8 @@ export interface CaseScore {
   peakRssMb: number | null;
   measuredRssMb: number | null;
   diagnostics: Record<string, number>;
+  /** the speech model's own time for both files (result.inference.seconds); null without VAD */
+  inferenceSeconds: number | null;
 }
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -232,6 +244,7 @@ export function scoreCase(truth: TruthForScoring, result: ScorableResult | null,
     peakRssMb: r && finite(r.resources?.peak_rss_mb) ? (r.resources?.peak_rss_mb as number) : null,
     measuredRssMb: meas.measuredRssMb,
     diagnostics: r?.diagnostics ?? {},
+    inferenceSeconds: r && finite(r.inference?.seconds) ? (r.inference?.seconds as number) : null,
   };
 }
 
@@ -359,6 +372,13 @@ const pct = (n: number, d: number): string => (d ? `${((100 * n) / d).toFixed(1)
 export interface TargetOptions {
   long60Id?: string;
   long3hId?: string;
+  /**
+   * The run the 60-minute floor-ratio target (<= 1.5) reads, when it is not `scores`: that target
+   * predates speech detection, so with both runs it reads the VAD-off one (VAD has its own <= 2.5).
+   */
+  floorScores?: readonly CaseScore[];
+  /** shown in that target's name, e.g. "VAD off" */
+  floorLabel?: string;
 }
 
 export function evaluateTargets(scores: readonly CaseScore[], opts: TargetOptions = {}): Target[] {
@@ -404,10 +424,316 @@ export function evaluateTargets(scores: readonly CaseScore[], opts: TargetOption
   const unOk = un.filter((s) => s.resultMatch === false).length;
   t.push({ name: 'unrelated: match=false', target: '100%', figure: pct(unOk, un.length), pass: un.length ? unOk === un.length : null });
 
-  const l60 = scores.find((s) => s.id === (opts.long60Id ?? 'long-60min'));
-  t.push({ name: '60-min pair: analysis time / decode floor', target: '<= 1.5', figure: l60?.floorRatio ? l60.floorRatio.toFixed(2) : 'n/a (run --long)', pass: l60?.floorRatio ? l60.floorRatio <= 1.5 : null });
+  const l60 = (opts.floorScores ?? scores).find((s) => s.id === (opts.long60Id ?? 'long-60min'));
+  t.push({ name: `60-min pair: analysis time${opts.floorLabel ? ` (${opts.floorLabel})` : ''} / decode floor`, target: '<= 1.5', figure: l60?.floorRatio ? l60.floorRatio.toFixed(2) : 'n/a (run --long)', pass: l60?.floorRatio ? l60.floorRatio <= 1.5 : null });
   const l3 = scores.find((s) => s.id === (opts.long3hId ?? 'long-3h'));
   const rss3 = l3 ? Math.max(l3.peakRssMb ?? 0, l3.measuredRssMb ?? 0) || null : null;
   t.push({ name: '3-hour pair: peak RSS', target: '< 1024 MB', figure: rss3 ? `${rss3.toFixed(0)} MB` : 'n/a (run --long)', pass: rss3 ? rss3 < 1024 : null });
   return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialogue timing QC (dialogue family; only runs with speech detection have a dialogue report)
+
+export const LINE_ERROR_CLASSES: readonly LineErrorClass[] = ['late', 'early', 'missing', 'untranslated'];
+const zeroByClass = (): Record<LineErrorClass, number> => ({ late: 0, early: 0, missing: 0, untranslated: 0 });
+
+type ResultLine = NonNullable<ResultDialogue['lines']>[number];
+
+const overlaps = (a0: number, a1: number, b0: number, b1: number): boolean => Math.min(a1, b1) - Math.max(a0, b0) > 0;
+
+/**
+ * Whether a product line carries the right issue class for a planned error: a shifted line must be
+ * flagged on its start and/or end with the shift's sign (late_* for a late dub line; start_and_end
+ * with both differences of that sign), a missing line as missing, an untranslated one as untranslated.
+ */
+export function lineHasClass(line: ResultLine, cls: LineErrorClass): boolean {
+  if (!line.flagged) return false;
+  const i = line.issue;
+  const sd = line.start_diff_ms;
+  const ed = line.end_diff_ms;
+  switch (cls) {
+    case 'late': return i === 'late_start' || i === 'late_end' || (i === 'start_and_end' && finite(sd) && finite(ed) && sd > 0 && ed > 0);
+    case 'early': return i === 'early_start' || i === 'early_end' || (i === 'start_and_end' && finite(sd) && finite(ed) && sd < 0 && ed < 0);
+    case 'missing': return i === 'missing';
+    case 'untranslated': return i === 'untranslated';
+  }
+}
+
+export interface PlannedLineResult {
+  index: number;
+  error: LineErrorClass;
+  master_start: number;
+  master_end: number;
+  detected: boolean;
+  /** what the product said about the line: its issues (or "not flagged", "no line") */
+  got: string;
+}
+
+export interface DialogueScore {
+  id: string;
+  /** the result carried a dialogue report */
+  available: boolean;
+  /** a clean control: no planned line errors */
+  control: boolean;
+  truthLines: number;
+  planned: Record<LineErrorClass, number>;
+  detected: Record<LineErrorClass, number>;
+  plannedLines: PlannedLineResult[];
+  /** product lines (master speech segments it reports) */
+  resultLines: number;
+  /** product lines that overlap no line with a planned error (the false-flag denominator) */
+  cleanResultLines: number;
+  /** flagged lines among cleanResultLines */
+  falseFlags: number;
+  /** false flags on a product line that overlaps no truth line at all (speech detected in the bed) */
+  falseFlagsOffSpeech: number;
+  falseFlagIssues: Record<string, number>;
+  /** |start|/|end| differences (ms) of paired product lines over exactly one clean truth line */
+  cleanDiffsMs: number[];
+}
+
+/** Scores one result's dialogue report against the planned line errors. */
+export function scoreDialogue(id: string, truthLines: readonly TruthLine[], dialogue: ResultDialogue | null | undefined): DialogueScore {
+  const planned = zeroByClass();
+  const detected = zeroByClass();
+  const errorLines = truthLines.filter((l) => l.error !== null);
+  for (const l of errorLines) planned[l.error as LineErrorClass]++;
+  const base: DialogueScore = {
+    id, available: !!dialogue, control: errorLines.length === 0, truthLines: truthLines.length, planned, detected, plannedLines: [],
+    resultLines: 0, cleanResultLines: 0, falseFlags: 0, falseFlagsOffSpeech: 0, falseFlagIssues: {}, cleanDiffsMs: [],
+  };
+  if (!dialogue) {
+    base.plannedLines = errorLines.map((l) => ({ index: l.index, error: l.error as LineErrorClass, master_start: l.master_start, master_end: l.master_end, detected: false, got: 'no dialogue report' }));
+    return base;
+  }
+  const lines = (dialogue.lines ?? []).filter((l) => finite(l.master_start) && finite(l.master_end)) as (ResultLine & { master_start: number; master_end: number })[];
+  const spanHit = (list: ResultDialogue['missing'], t: TruthLine): boolean =>
+    (list ?? []).some((x) => finite(x.master_start) && finite(x.master_end) && overlaps(x.master_start, x.master_end, t.master_start, t.master_end));
+  for (const t of errorLines) {
+    const cls = t.error as LineErrorClass;
+    const over = lines.filter((l) => overlaps(l.master_start, l.master_end, t.master_start, t.master_end));
+    const hit = over.some((l) => lineHasClass(l, cls)) ||
+      (cls === 'missing' && spanHit(dialogue.missing, t)) || (cls === 'untranslated' && spanHit(dialogue.untranslated, t));
+    if (hit) detected[cls]++;
+    const got = over.length ? over.map((l) => (l.flagged ? `${l.issue ?? 'flagged'}${finite(l.start_diff_ms) ? ` ${l.start_diff_ms}/${l.end_diff_ms} ms` : ''}` : 'not flagged')).join(', ') : 'no line';
+    base.plannedLines.push({ index: t.index, error: cls, master_start: t.master_start, master_end: t.master_end, detected: hit, got });
+  }
+  base.resultLines = lines.length;
+  for (const l of lines) {
+    if (errorLines.some((t) => overlaps(l.master_start, l.master_end, t.master_start, t.master_end))) continue;
+    base.cleanResultLines++;
+    const onTruth = truthLines.filter((t) => overlaps(l.master_start, l.master_end, t.master_start, t.master_end));
+    if (l.flagged) {
+      base.falseFlags++;
+      if (onTruth.length === 0) base.falseFlagsOffSpeech++;
+      const k = l.issue ?? 'flagged';
+      base.falseFlagIssues[k] = (base.falseFlagIssues[k] ?? 0) + 1;
+    }
+    if (onTruth.length === 1 && finite(l.start_diff_ms) && finite(l.end_diff_ms)) base.cleanDiffsMs.push(Math.abs(l.start_diff_ms), Math.abs(l.end_diff_ms));
+  }
+  return base;
+}
+
+export interface DialogueAggregate {
+  cases: number;
+  /** cases whose result had a dialogue report */
+  withReport: number;
+  planned: Record<LineErrorClass, number>;
+  detected: Record<LineErrorClass, number>;
+  cleanResultLines: number;
+  falseFlags: number;
+  falseFlagsOffSpeech: number;
+  controlCases: number;
+  controlLines: number;
+  controlFalseFlags: number;
+  falseFlagIssues: Record<string, number>;
+  cleanDiffMedianMs: number | null;
+  cleanDiffP95Ms: number | null;
+}
+
+const quantile = (xs: number[], q: number): number | null => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
+};
+
+export function aggregateDialogue(scores: readonly DialogueScore[]): DialogueAggregate {
+  const planned = zeroByClass();
+  const detected = zeroByClass();
+  const issues: Record<string, number> = {};
+  for (const s of scores) {
+    for (const c of LINE_ERROR_CLASSES) {
+      planned[c] += s.planned[c];
+      detected[c] += s.detected[c];
+    }
+    for (const [k, v] of Object.entries(s.falseFlagIssues)) issues[k] = (issues[k] ?? 0) + v;
+  }
+  const controls = scores.filter((s) => s.control);
+  const diffs = scores.flatMap((s) => s.cleanDiffsMs);
+  return {
+    cases: scores.length,
+    withReport: scores.filter((s) => s.available).length,
+    planned,
+    detected,
+    cleanResultLines: scores.reduce((a, s) => a + s.cleanResultLines, 0),
+    falseFlags: scores.reduce((a, s) => a + s.falseFlags, 0),
+    falseFlagsOffSpeech: scores.reduce((a, s) => a + s.falseFlagsOffSpeech, 0),
+    controlCases: controls.length,
+    controlLines: controls.reduce((a, s) => a + s.cleanResultLines, 0),
+    controlFalseFlags: controls.reduce((a, s) => a + s.falseFlags, 0),
+    falseFlagIssues: issues,
+    cleanDiffMedianMs: quantile(diffs, 0.5),
+    cleanDiffP95Ms: quantile(diffs, 0.95),
+  };
+}
+
+export const DIALOGUE_DETECTION_TARGET = 0.8;
+export const DIALOGUE_FALSE_FLAG_TARGET = 0.1;
+
+const CLASS_LABEL: Record<LineErrorClass, string> = {
+  late: 'line shifted +3 frames flagged late',
+  early: 'line shifted -3 frames flagged early',
+  missing: 'missing line flagged missing',
+  untranslated: 'untranslated line flagged untranslated',
+};
+
+/** Dialogue targets: detection >= 80% per error kind, false flags <= 10% of lines on the clean controls. */
+export function dialogueTargets(agg: DialogueAggregate | null): Target[] {
+  const t: Target[] = [];
+  for (const c of LINE_ERROR_CLASSES) {
+    const n = agg?.planned[c] ?? 0;
+    const d = agg?.detected[c] ?? 0;
+    t.push({ name: `dialogue: ${CLASS_LABEL[c]}`, target: `>= ${100 * DIALOGUE_DETECTION_TARGET}%`, figure: agg && n ? pct(d, n) : 'n/a', pass: agg && n ? d / n >= DIALOGUE_DETECTION_TARGET : null });
+  }
+  const ctl = agg?.controlLines ?? 0;
+  t.push({
+    name: 'dialogue: false flags on the clean controls', target: `<= ${100 * DIALOGUE_FALSE_FLAG_TARGET}% of lines`,
+    figure: agg && ctl ? pct(agg.controlFalseFlags, ctl) : 'n/a', pass: agg && ctl ? agg.controlFalseFlags / ctl <= DIALOGUE_FALSE_FLAG_TARGET : null,
+  });
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Speech detection on vs off
+
+/** Median |offset error| may grow this much with VAD before it counts as a regression (run-to-run jitter). */
+export const VAD_MEDIAN_NOISE_MS = 0.5;
+/** Mapped share may drop this much (absolute) before it counts (a 0.5 s step on a 100 s programme is 0.5%). */
+export const VAD_MAP_NOISE = 0.005;
+
+export interface VadFamilyRow {
+  family: string;
+  off: FamilyAggregate;
+  on: FamilyAggregate;
+  /** why this family counts as worse with VAD (empty: no regression) */
+  regressions: string[];
+  /** what got better with VAD */
+  improvements: string[];
+}
+
+/**
+ * VAD on vs off per family, over the cases run both ways. A family regresses with VAD when any of:
+ * fewer cases correct (match and offset within 1 frame @24; unrelated: match=false); more runs
+ * that errored; median |offset error| larger by more than 0.5 ms; programme time mapped within
+ * 1 frame lower by more than 0.5 percentage points; more edit boundaries missed.
+ */
+export function compareVad(off: readonly CaseScore[], on: readonly CaseScore[]): VadFamilyRow[] {
+  const onById = new Map(on.map((s) => [s.id, s]));
+  const pairs = off.filter((s) => onById.has(s.id)).map((s) => [s, onById.get(s.id) as CaseScore] as const);
+  const order: string[] = [];
+  for (const [s] of pairs) if (!order.includes(s.family)) order.push(s.family);
+  const rows: VadFamilyRow[] = [];
+  const rowFor = (family: string, ps: (readonly [CaseScore, CaseScore])[]): VadFamilyRow => {
+    const a = aggregate(family, ps.map((p) => p[0]));
+    const b = aggregate(family, ps.map((p) => p[1]));
+    const regressions: string[] = [];
+    const improvements: string[] = [];
+    if (b.correct < a.correct) regressions.push(`correct ${a.correct} -> ${b.correct}`);
+    else if (b.correct > a.correct) improvements.push(`correct ${a.correct} -> ${b.correct}`);
+    if (b.errors > a.errors) regressions.push(`errors ${a.errors} -> ${b.errors}`);
+    if (a.medianAbsOffsetErrorMs !== null && b.medianAbsOffsetErrorMs !== null) {
+      if (b.medianAbsOffsetErrorMs > a.medianAbsOffsetErrorMs + VAD_MEDIAN_NOISE_MS) regressions.push(`median |err| ${a.medianAbsOffsetErrorMs.toFixed(2)} -> ${b.medianAbsOffsetErrorMs.toFixed(2)} ms`);
+      else if (b.medianAbsOffsetErrorMs < a.medianAbsOffsetErrorMs - VAD_MEDIAN_NOISE_MS) improvements.push(`median |err| ${a.medianAbsOffsetErrorMs.toFixed(2)} -> ${b.medianAbsOffsetErrorMs.toFixed(2)} ms`);
+    } else if (a.medianAbsOffsetErrorMs !== null && b.medianAbsOffsetErrorMs === null) regressions.push('no offsets with VAD');
+    if (b.within1ms > a.within1ms) improvements.push(`<=1 ms ${a.within1ms} -> ${b.within1ms}`);
+    if (a.mapShare !== null && b.mapShare !== null) {
+      if (b.mapShare < a.mapShare - VAD_MAP_NOISE) regressions.push(`mapped ${(100 * a.mapShare).toFixed(2)}% -> ${(100 * b.mapShare).toFixed(2)}%`);
+      else if (b.mapShare > a.mapShare + VAD_MAP_NOISE) improvements.push(`mapped ${(100 * a.mapShare).toFixed(2)}% -> ${(100 * b.mapShare).toFixed(2)}%`);
+    }
+    if (b.missedBoundaries > a.missedBoundaries) regressions.push(`boundaries missed ${a.missedBoundaries} -> ${b.missedBoundaries}`);
+    else if (b.missedBoundaries < a.missedBoundaries) improvements.push(`boundaries missed ${a.missedBoundaries} -> ${b.missedBoundaries}`);
+    return { family, off: a, on: b, regressions, improvements };
+  };
+  for (const f of order) rows.push(rowFor(f, pairs.filter(([s]) => s.family === f)));
+  if (order.length > 1) rows.push(rowFor('ALL', [...pairs]));
+  return rows;
+}
+
+/** "no family regresses with VAD" (the ALL row is not a family). */
+export function vadTarget(rows: readonly VadFamilyRow[]): Target {
+  const fams = rows.filter((r) => r.family !== 'ALL');
+  const bad = fams.filter((r) => r.regressions.length);
+  return {
+    name: 'no family regresses with VAD (see the VAD table for the rule)',
+    target: 'none',
+    figure: fams.length ? (bad.length ? bad.map((r) => `${r.family}: ${r.regressions.join('; ')}`).join(' | ') : `0 of ${fams.length} families worse`) : 'n/a (run --vad both)',
+    pass: fams.length ? bad.length === 0 : null,
+  };
+}
+
+/** Whether a family improved with VAD: "improved", "unchanged (already perfect)", "unchanged" or "worse". */
+export function vadImprovement(row: VadFamilyRow): string {
+  if (row.regressions.length) return `worse (${row.regressions.join('; ')})`;
+  if (row.improvements.length) return `improved (${row.improvements.join('; ')})`;
+  const a = row.off;
+  const perfect = a.correct === a.cases && (a.matched === 0 || a.within1ms === a.matched);
+  const conf = row.on.meanConfidence - row.off.meanConfidence;
+  return `${perfect ? 'unchanged (already perfect with VAD off)' : 'unchanged'}; mean confidence ${row.off.meanConfidence.toFixed(3)} -> ${row.on.meanConfidence.toFixed(3)} (${conf >= 0 ? '+' : ''}${conf.toFixed(3)})`;
+}
+
+export interface VadCost {
+  cases: number;
+  analysisOff: number;
+  analysisOn: number;
+  /** sum(analysis with VAD) / sum(analysis without) */
+  ratio: number | null;
+  inferenceSeconds: number;
+  floor: number;
+  /** (with VAD - without) / decode floor, over all paired cases */
+  addedPerFloor: number | null;
+}
+
+/** Time cost of VAD over the cases run both ways (timing.total of each run). */
+export function vadCost(off: readonly CaseScore[], on: readonly CaseScore[]): VadCost {
+  const onById = new Map(on.map((s) => [s.id, s]));
+  const pairs = off.filter((s) => onById.has(s.id) && s.analysisSeconds !== null && onById.get(s.id)?.analysisSeconds !== null);
+  let a = 0;
+  let b = 0;
+  let inf = 0;
+  let floor = 0;
+  for (const s of pairs) {
+    const o = onById.get(s.id) as CaseScore;
+    a += s.analysisSeconds as number;
+    b += o.analysisSeconds as number;
+    inf += o.inferenceSeconds ?? 0;
+    floor += o.decodeFloorSeconds ?? s.decodeFloorSeconds ?? 0;
+  }
+  return { cases: pairs.length, analysisOff: a, analysisOn: b, ratio: a > 0 ? b / a : null, inferenceSeconds: inf, floor, addedPerFloor: floor > 0 ? (b - a) / floor : null };
+}
+
+export const VAD_FLOOR_TARGET = 2.5;
+
+/** --long: analysis with VAD / decode floor on the 60-minute pair (<= 2.5), with the added cost shown in the figure. */
+export function vadLongTarget(off: readonly CaseScore[], on: readonly CaseScore[], long60Id = 'long-60min'): Target {
+  const o = on.find((s) => s.id === long60Id);
+  const f = off.find((s) => s.id === long60Id);
+  if (!o?.floorRatio) return { name: '60-min pair: analysis with VAD / decode floor', target: `<= ${VAD_FLOOR_TARGET}`, figure: 'n/a (run --long)', pass: null };
+  const added = f?.analysisSeconds !== null && f?.analysisSeconds !== undefined && o.decodeFloorSeconds ? ((o.analysisSeconds as number) - f.analysisSeconds) / o.decodeFloorSeconds : null;
+  return {
+    name: '60-min pair: analysis with VAD / decode floor',
+    target: `<= ${VAD_FLOOR_TARGET}`,
+    figure: `${o.floorRatio.toFixed(2)}${added !== null ? ` (VAD adds ${added.toFixed(2)} x floor)` : ''}`,
+    pass: o.floorRatio <= VAD_FLOOR_TARGET,
+  };
 }

@@ -5,8 +5,8 @@
 // Sets: MAIN (the default bench), QUICK_IDS (the --quick subset), LONG (--long: 60-minute and
 // 3-hour pairs) and calibrationCases() (--calibration: other seeds, same families, for fitting the
 // confidence model; never used to report the benchmark figures).
-import { FAMILIES, STANDARD_NAMES, computeTruth, expectedCodecDelaySamples } from './case.ts';
-import type { CaseInput, CaseSpec, DubSpec, Edit, EncodeSpec, Family, HeadSpec, MasterSpec, StandardName, VoiceSpec } from './case.ts';
+import { DIALOGUE_FAMILY, FAMILIES, STANDARD_NAMES, computeTruth, expectedCodecDelaySamples } from './case.ts';
+import type { CaseInput, CaseSpec, DubSpec, Edit, EncodeSpec, Family, HeadSpec, LineError, MasterSpec, StandardName, VoiceSpec } from './case.ts';
 import { Rng } from './prng.ts';
 import type { Language } from './words.ts';
 
@@ -52,6 +52,11 @@ export function makeCase(id: string, family: Family, seed: number, durationSecon
 
 const cut = (at: number, duration: number): Edit => ({ type: 'cut', at, duration });
 const insert = (at: number, duration: number, material: 'silence' | 'other'): Edit => ({ type: 'insert', at, duration, material });
+/** 3 frames at 25 fps: a line error streaming QC flags (2 frames or more) */
+const THREE_FRAMES_25 = 3 / 25;
+const shift = (at: number, seconds: number): LineError => ({ kind: 'shift', at, seconds });
+const missing = (at: number): LineError => ({ kind: 'missing', at });
+const untranslated = (at: number): LineError => ({ kind: 'untranslated', at });
 /** a pure re-delivery: the master's own mix, re-encoded */
 const SAME_MIX: Partial<DubSpec> = { remix: false, missingEffect: false, dialogue: 'same' };
 
@@ -139,6 +144,31 @@ export const MAIN: readonly CaseSpec[] = [
   makeCase('unrel-f-heads', 'unrelated', 1806, 120, { master: { head: head(68) }, dub: { programmeSeed: 2806, head: head(68) } }),
   makeCase('unrel-g-noise', 'unrelated', 1807, 120, { dub: { programmeSeed: 2807, noiseSnrDb: 6 } }),
   makeCase('unrel-h-speed', 'unrelated', 1808, 120, { dub: { programmeSeed: 2808, speed: '24/25' } }),
+
+  // dialogue: every dub line fitted onto its master line (a line without a planned error starts and
+  // ends where the master's does), then known line errors: shifted by 3 frames at 25 fps (+-120 ms),
+  // missing (not rendered), untranslated (the master's own line audio in a re-voiced/translated dub);
+  // and clean controls (no line error: every flag there is a false flag).
+  makeCase('dlg-shift-late', DIALOGUE_FAMILY, 1901, 90, { dub: { fitLines: true, lineErrors: [shift(0.5, THREE_FRAMES_25)], offsetSeconds: 0.4 } }),
+  makeCase('dlg-shift-early', DIALOGUE_FAMILY, 1902, 90, { dub: { fitLines: true, lineErrors: [shift(0.5, -THREE_FRAMES_25)], offsetSeconds: -0.3 } }),
+  makeCase('dlg-missing', DIALOGUE_FAMILY, 1903, 90, { dub: { fitLines: true, lineErrors: [missing(0.5)], offsetSeconds: 1.1 } }),
+  makeCase('dlg-untranslated-de', DIALOGUE_FAMILY, 1904, 90, {
+    dub: { fitLines: true, dialogue: 'translate', voice: voice('de', 'm1', 160, 40), lineErrors: [untranslated(0.5)], offsetSeconds: 0.25 },
+  }),
+  makeCase('dlg-clean-revoice', DIALOGUE_FAMILY, 1905, 120, { dub: { fitLines: true, offsetSeconds: 0.6 } }),
+  makeCase('dlg-clean-translate-fr', DIALOGUE_FAMILY, 1906, 120, { dub: { fitLines: true, dialogue: 'translate', voice: voice('fr', 'f3', 170, 65), offsetSeconds: -0.8 } }),
+  makeCase('dlg-mixed-es-aac', DIALOGUE_FAMILY, 1907, 120, {
+    dub: {
+      fitLines: true, dialogue: 'translate', voice: voice('es', 'm2', 175, 50), offsetSeconds: 1.5, encode: enc('aac'),
+      lineErrors: [shift(0.15, THREE_FRAMES_25), missing(0.35), untranslated(0.55), shift(0.75, -THREE_FRAMES_25), shift(0.95, THREE_FRAMES_25)],
+    },
+  }),
+  makeCase('dlg-mixed-drift', DIALOGUE_FAMILY, 1908, 120, {
+    dub: {
+      fitLines: true, dialogue: 'translate', voice: voice('de', 'f1', 165, 55), speed: '1000/1001', offsetSeconds: 0.2,
+      lineErrors: [shift(0.1, -THREE_FRAMES_25), shift(0.3, THREE_FRAMES_25), untranslated(0.5), missing(0.7), shift(0.9, -THREE_FRAMES_25)],
+    },
+  }),
 ];
 
 /** The default --quick subset: two short cases per family. */
@@ -151,6 +181,7 @@ export const QUICK_IDS: readonly string[] = [
   'lowsnr-03db', 'lowsnr-09db',
   'lang-en-de', 'lang-fr-es',
   'unrel-a', 'unrel-f-heads',
+  'dlg-mixed-es-aac', 'dlg-clean-revoice',
 ];
 
 /** --long: the speed and memory targets (ratio to the decode floor on 60 min; RSS on 3 h). */

@@ -234,7 +234,7 @@ export async function analyzePrepared(
         })
       : null;
     const info = opts.speech?.info();
-    if (info) result.inference = { provider: info.provider, model: info.model, model_sha256: info.sha256, warmup_ms: Math.round(info.warmupMs), seconds: Math.round((master.speech.seconds + dub.speech.seconds) * 1000) / 1000 };
+    if (info) result.inference = { provider: info.provider, model: info.model, model_sha256: info.sha256, warmup_ms: Math.round(info.warmupMs), seconds: Math.round(Math.max(master.speech.seconds, dub.speech.seconds) * 1000) / 1000 };
   } else {
     result.speech = null;
     result.dialogue = null;

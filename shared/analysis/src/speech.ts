@@ -7,19 +7,23 @@ export const SPEECH_RATE = 16_000;
 
 /** What the analysis needs from a speech model (see @sync-analyzer/inference's VadWorker). */
 export interface SpeechBackend {
-  /** stats.totalMs: time the model spent on this block (its own clock, in its thread). */
-  detect(pcm: Float32Array): Promise<{ segments: SpeechSegment[]; stats?: { totalMs: number } }>;
+  detect(pcm: Float32Array): Promise<{ segments: SpeechSegment[] }>;
+  /** Wall seconds so far during which the model had work (blocks of both files share it). */
+  busySeconds(): number;
   info(): { provider: string; model: string; sha256: string; warmupMs: number };
 }
 
 export interface SpeechStream {
-  push(chunk: Int16Array): void;
-  /** All segments, in file time, merged across block edges; and the seconds spent in the model. */
+  /** A promise when the model is behind: the caller should wait (the decoder pauses). */
+  push(chunk: Int16Array): void | Promise<void>;
+  /** All segments, in file time, merged across block edges. */
   finish(): Promise<{ segments: SpeechSegment[]; seconds: number }>;
 }
 
 /** Eight minutes per block (31 MB): each block starts the model afresh with about 5 s of warm-up per stream, so long blocks keep the run() calls few (batching inside the model). */
 const BLOCK_SAMPLES = 480 * SPEECH_RATE;
+/** Blocks waiting for or in the model per file; beyond this the decoder is held back. */
+const MAX_IN_FLIGHT = 2;
 /** Segments closer than this across a block edge are one line cut in two by the edge. */
 const JOIN_GAP = 0.12;
 
@@ -27,15 +31,15 @@ export function speechStream(backend: SpeechBackend): SpeechStream {
   let block = new Float32Array(BLOCK_SAMPLES);
   let fill = 0;
   let blockStart = 0;
-  // Model time as the model's thread measured it (blocks from both files share one thread).
-  let busy = 0;
+
   const pending: Promise<SpeechSegment[]>[] = [];
+  let done = 0;
   const dispatch = () => {
     const pcm = fill === block.length ? block : block.slice(0, fill);
     const offset = blockStart / SPEECH_RATE;
     pending.push(
       backend.detect(pcm).then((r) => {
-        busy += (r.stats?.totalMs ?? 0) / 1000;
+        done++;
         return r.segments.map((s) => ({ start: s.start + offset, end: s.end + offset, prob: s.prob }));
       }),
     );
@@ -53,6 +57,10 @@ export function speechStream(backend: SpeechBackend): SpeechStream {
         i += n;
         if (fill === block.length) dispatch();
       }
+      // Backpressure: while more than MAX_IN_FLIGHT blocks are unprocessed, the caller waits for
+      // the oldest of them (memory stays at a few blocks whatever the programme's length).
+      if (pending.length - done > MAX_IN_FLIGHT) return pending[pending.length - 1 - MAX_IN_FLIGHT]!.then(() => undefined);
+      return undefined;
     },
     async finish() {
       if (fill > 0) dispatch();
@@ -67,7 +75,7 @@ export function speechStream(backend: SpeechBackend): SpeechStream {
           last.end = Math.max(last.end, s.end);
         } else merged.push({ ...s });
       }
-      return { segments: merged, seconds: busy };
+      return { segments: merged, seconds: backend.busySeconds() };
     },
   };
 }

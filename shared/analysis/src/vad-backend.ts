@@ -20,10 +20,23 @@ export async function openSpeechBackend(o: SpeechBackendOptions): Promise<Speech
     logger: o.logger,
   });
   const i = vad.info();
+  // Wall time with at least one block in the model (the thread runs them one after another).
+  let active = 0;
+  let since = 0;
+  let busy = 0;
+  const detect = async (pcm: Float32Array) => {
+    if (active++ === 0) since = performance.now();
+    try {
+      return await vad.detect(pcm);
+    } finally {
+      if (--active === 0) busy += (performance.now() - since) / 1000;
+    }
+  };
   return {
+    busySeconds: () => busy + (active > 0 ? (performance.now() - since) / 1000 : 0),
     // The model's default batching (many streams per run()): run() calls cost more than the
     // state warm-up each stream repeats (measured: 16 streams took 2.5x the time of the default).
-    detect: (pcm) => vad.detect(pcm),
+    detect,
     info: () => ({ provider: i.provider, model: i.model, sha256: i.sha256, warmupMs: i.warmupMs }),
     close: () => vad.close(),
     fallbackReason: i.fallbackReason ?? null,

@@ -16,7 +16,7 @@ test('extraOutput streams a 16 kHz copy; the 8 kHz output is bit-identical to a 
     const tools = { ffmpeg: FFMPEG, ffprobe: FFMPEG.replace(/ffmpeg$/, 'ffprobe') };
     const probe = await probeMedia(f, { tools, logger: nullLogger });
     const chunks: Int16Array[] = [];
-    const a = await decodePcm(f, { tools, logger: nullLogger, probe, selection: { kind: 'auto' }, sampleRate: 8000, extraOutput: { sampleRate: 16000, onChunk: (c) => chunks.push(c) } });
+    const a = await decodePcm(f, { tools, logger: nullLogger, probe, selection: { kind: 'auto' }, sampleRate: 8000, extraOutput: { sampleRate: 16000, onChunk: (c) => { chunks.push(c); } } });
     const b = await decodePcm(f, { tools, logger: nullLogger, probe, selection: { kind: 'auto' }, sampleRate: 8000 });
     assert.equal(a.pcm.length, b.pcm.length);
     assert.ok(a.pcm.every((v, i) => v === b.pcm[i]), 'main output unchanged');

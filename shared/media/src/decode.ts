@@ -37,7 +37,17 @@ export interface DecodeOptions {
    * A second mono s16 output of the same audio at another rate, streamed chunk by chunk (not
    * kept): one decode feeds the engine and, e.g., speech detection at 16 kHz.
    */
-  extraOutput?: { sampleRate: number; onChunk: (samples: Int16Array) => void };
+  extraOutput?: ExtraOutput;
+}
+
+/**
+ * The second output's consumer. Returning a promise pauses reading that output until it
+ * settles: ffmpeg then blocks on the full pipe, so a slow consumer (a speech model) holds the
+ * whole decode back instead of letting unconsumed audio pile up in memory.
+ */
+export interface ExtraOutput {
+  sampleRate: number;
+  onChunk: (samples: Int16Array) => void | Promise<void>;
 }
 
 export interface DecodeResult {
@@ -151,7 +161,7 @@ interface RunOptions {
   onProgress?: (decodedSeconds: number) => void;
   onSpawn?: (pid: number) => void;
   onSamples?: (pcm: Int16Array, count: number) => void;
-  extraOutput?: { sampleRate: number; onChunk: (samples: Int16Array) => void };
+  extraOutput?: ExtraOutput;
   sampleFormat: 's16' | 'f32';
   preSeek: string[];
   postLimit: string[];
@@ -196,7 +206,8 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
       // Whole samples only: a chunk may end inside one.
       let carry: Buffer | null = null;
       const extra = o.extraOutput;
-      (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+      const fd3 = child.stdio[3] as NodeJS.ReadableStream;
+      fd3.on('data', (chunk: Buffer) => {
         if (aborted) return;
         const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
         const whole = buf.length - (buf.length % 2);
@@ -206,7 +217,17 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
         const out = new Int16Array(whole / 2);
         new Uint8Array(out.buffer).set(buf.subarray(0, whole));
         try {
-          extra.onChunk(out);
+          const wait = extra.onChunk(out);
+          if (wait) {
+            fd3.pause();
+            wait.then(
+              () => fd3.resume(),
+              (err: unknown) => {
+                o.logger.warn({ err }, `${o.what}: extra output consumer failed`);
+                fd3.resume();
+              },
+            );
+          }
         } catch (err) {
           o.logger.warn({ err }, `${o.what}: extra output callback threw`);
         }
