@@ -229,8 +229,8 @@ export async function analyzePrepared(
           spans: out.segments,
           frameRate: FRAME_RATES[out.reference_frame_rate].fps,
           params: { thresholdFrames: opts.dialogueThresholdFrames ?? DEFAULT_DIALOGUE_PARAMS.thresholdFrames },
-          masterFeatures: master.features,
-          dubFeatures: dub.features,
+          masterPcm: { samples: master.decoded.pcm, sampleRate: master.decoded.sampleRate },
+          dubPcm: { samples: dub.decoded.pcm, sampleRate: dub.decoded.sampleRate },
         })
       : null;
     const info = opts.speech?.info();

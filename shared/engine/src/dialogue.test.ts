@@ -52,30 +52,31 @@ function features(energy: number[]): Features {
   return { rate: 50, hopSeconds: 0.02, length: energy.length, bands: [new Float32Array(energy.length).fill(1)], energy: Float32Array.from(energy) };
 }
 
-test('untranslated: the same recording under a line correlates; other speech does not', () => {
-  const n = 3000; // 60 s at 50 fps
-  const rnd = (seed: number) => () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  const r1 = rnd(7);
-  const r2 = rnd(99);
-  const base = Array.from({ length: n }, () => 0.001 + r1() * 0.05);
-  const fm = features(base);
-  // Dub: 0.5 s (25 frames) late; lines 2-4 s identical to the master, 10-12.5 s different speech.
-  const dubE = Array.from({ length: n + 25 }, (_, j) => (j >= 25 ? base[j - 25]! : 0.001));
-  for (let t = 10.5 * 50; t < 13 * 50; t++) dubE[t] = 0.001 + r2() * 0.05;
-  const fd = features(dubE);
+test('untranslated: the same recording under a line correlates as a waveform; other speech does not', () => {
+  const sr = 8000;
+  const n = 60 * sr;
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  const master = new Int16Array(n);
+  for (let i = 0; i < n; i++) master[i] = Math.round(rnd() * 8000);
+  // Dub: 0.5 s late; the line at 2-4 s is the master's own recording (gain 0.7, inverted), the line
+  // at 10-12.5 s is other material.
+  const dub = new Int16Array(n + sr / 2);
+  for (let j = sr / 2; j < dub.length; j++) dub[j] = Math.round(-0.7 * master[j - sr / 2]!);
+  for (let j = Math.round(10.5 * sr); j < 13 * sr; j++) dub[j] = Math.round(rnd() * 8000);
   const simple: EditSpan[] = [{ master_start: 0, master_end: 60, dub_start: 0.5, dub_end: 60.5 }];
   const r = dialogueQc({
     masterSpeech: [{ start: 2, end: 4, prob: 1 }, { start: 10, end: 12.5, prob: 1 }],
     dubSpeech: [{ start: 2.5, end: 4.5, prob: 1 }, { start: 10.5, end: 13, prob: 1 }],
     spans: simple,
     frameRate: 25,
-    masterFeatures: fm,
-    dubFeatures: fd,
+    masterPcm: { samples: master, sampleRate: sr },
+    dubPcm: { samples: dub, sampleRate: sr },
   });
   assert.equal(r.lines[0]!.issue, 'untranslated');
-  assert.ok(r.lines[0]!.same_audio! > 0.95);
+  assert.ok(r.lines[0]!.same_audio! > 0.95, String(r.lines[0]!.same_audio));
   assert.equal(r.lines[1]!.issue, null);
-  assert.ok(r.lines[1]!.same_audio! < 0.5);
+  assert.ok(r.lines[1]!.same_audio! < 0.2, String(r.lines[1]!.same_audio));
   assert.equal(r.summary.untranslated, 1);
 });
 

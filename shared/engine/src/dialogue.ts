@@ -3,6 +3,7 @@
 // differences; master lines the dub does not speak (missing), and lines where master and dub
 // audio are the same (untranslated, or forced-narrative candidates).
 import type { Features } from './features.ts';
+import type { PcmTrack } from './pcm.ts';
 
 export interface SpeechSegment {
   start: number;
@@ -16,13 +17,17 @@ export interface DialogueParams {
   thresholdFrames: number;
   /** A dub line pairs with a master line when they overlap by at least this share of the shorter one. */
   minOverlapShare: number;
-  /** Log-energy correlation at or above which a line counts as the same audio in both. */
+  /**
+   * Waveform correlation (PCM, aligned through the edit map) at or above which a line counts as
+   * the same recording in both files. A re-voiced line, even word for word in the same timing,
+   * does not correlate as a waveform; the same recording does, through EQ, gain and a remixed bed.
+   */
   sameAudioCorrelation: number;
   /** Lines shorter than this are ignored (breaths, clicks). */
   minLineSeconds: number;
 }
 
-export const DEFAULT_DIALOGUE_PARAMS: DialogueParams = { thresholdFrames: 2, minOverlapShare: 0.3, sameAudioCorrelation: 0.85, minLineSeconds: 0.3 };
+export const DEFAULT_DIALOGUE_PARAMS: DialogueParams = { thresholdFrames: 2, minOverlapShare: 0.3, sameAudioCorrelation: 0.5, minLineSeconds: 0.3 };
 
 export interface EditSpan {
   master_start: number;
@@ -48,7 +53,7 @@ export interface DialogueLine {
   end_diff_frames: number | null;
   flagged: boolean;
   issue: 'early_start' | 'late_start' | 'early_end' | 'late_end' | 'start_and_end' | 'missing' | 'untranslated' | null;
-  /** Log-energy correlation of master and aligned dub over the line (1: same audio). */
+  /** Waveform correlation of master and aligned dub over the line (1: the same recording). */
   same_audio: number | null;
 }
 
@@ -93,8 +98,9 @@ export function dialogueQc(input: {
   spans: readonly EditSpan[];
   frameRate: number;
   params?: Partial<DialogueParams>;
-  masterFeatures?: Features;
-  dubFeatures?: Features;
+  /** The analysis PCM of both files (same rate): the same-recording test uses the waveforms. */
+  masterPcm?: PcmTrack;
+  dubPcm?: PcmTrack;
 }): DialogueReport {
   const p = { ...DEFAULT_DIALOGUE_PARAMS, ...(input.params ?? {}) };
   const fps = input.frameRate;
@@ -114,7 +120,7 @@ export function dialogueQc(input: {
       const share = overlap / Math.min(m.end - m.start, d.me - d.ms);
       if (share > bestShare) [best, bestShare] = [i, share];
     });
-    const same = input.masterFeatures && input.dubFeatures ? sameAudio(input.masterFeatures, input.dubFeatures, input.spans, m.start, m.end) : null;
+    const same = input.masterPcm && input.dubPcm ? sameWaveform(input.masterPcm, input.dubPcm, input.spans, m.start, m.end) : null;
     if (best < 0 || bestShare < p.minOverlapShare) {
       return { index, master_start: m.start, master_end: m.end, dub_start: null, dub_end: null, mapped_start: null, mapped_end: null, start_diff_ms: null, end_diff_ms: null, start_diff_frames: null, end_diff_frames: null, flagged: true, issue: 'missing', same_audio: same };
     }
@@ -160,36 +166,38 @@ export function dialogueQc(input: {
 }
 
 /**
- * Pearson correlation of log frame energy between the master line and the dub at the mapped
- * times. The same recording (untranslated line) correlates near 1 even through EQ and gain;
- * a dubbed line over the shared bed does not, because speech dominates the energy.
+ * Pearson correlation of the master's PCM over a line with the dub's PCM at the mapped times
+ * (linear map of the span the line starts in; best of a few samples of lag, for rounding).
  */
-function sameAudio(fm: Features, fd: Features, spans: readonly EditSpan[], start: number, end: number): number | null {
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (let t = start; t < end; t += fm.hopSeconds) {
-    const dt = masterToDub(spans, t);
-    if (dt === null) continue;
-    const i = Math.round(t * fm.rate);
-    const j = Math.round(dt * fd.rate);
-    if (i < 0 || i >= fm.length || j < 0 || j >= fd.length) continue;
-    xs.push(Math.log10(fm.energy[i]! + 1e-9));
-    ys.push(Math.log10(fd.energy[j]! + 1e-9));
+function sameWaveform(m: PcmTrack, d: PcmTrack, spans: readonly EditSpan[], start: number, end: number): number | null {
+  const span = spans.find((s) => start >= s.master_start && start <= s.master_end);
+  if (!span || m.sampleRate !== d.sampleRate) return null;
+  const sr = m.sampleRate;
+  const len = span.master_end - span.master_start;
+  const slope = len > 0 ? (span.dub_end - span.dub_start) / len : 1;
+  const i0 = Math.max(0, Math.floor(start * sr));
+  const i1 = Math.min(m.samples.length, Math.floor(Math.min(end, span.master_end) * sr));
+  if (i1 - i0 < sr * 0.2) return null;
+  let best = -1;
+  for (let lag = -2; lag <= 2; lag++) {
+    let sxy = 0, sxx = 0, syy = 0, sx = 0, sy = 0, n = 0;
+    for (let i = i0; i < i1; i++) {
+      const p = (span.dub_start + (i / sr - span.master_start) * slope) * sr + lag;
+      const j = Math.floor(p);
+      if (j < 0 || j + 1 >= d.samples.length) continue;
+      const f = p - j;
+      const x = m.samples[i]!;
+      const y = d.samples[j]! * (1 - f) + d.samples[j + 1]! * f;
+      sx += x; sy += y; sxy += x * y; sxx += x * x; syy += y * y; n++;
+    }
+    if (n < sr * 0.2) continue;
+    const cov = sxy - (sx * sy) / n;
+    const vx = sxx - (sx * sx) / n;
+    const vy = syy - (sy * sy) / n;
+    // A polarity-inverted copy is the same recording too.
+    if (vx > 0 && vy > 0) best = Math.max(best, Math.abs(cov / Math.sqrt(vx * vy)));
   }
-  if (xs.length < 10) return null;
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let k = 0; k < xs.length; k++) {
-    const a = xs[k]! - mx;
-    const b = ys[k]! - my;
-    sxy += a * b;
-    sxx += a * a;
-    syy += b * b;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : null;
+  return best < 0 ? null : best;
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;

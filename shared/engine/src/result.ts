@@ -107,7 +107,7 @@ export const DialogueLineSchema = z.object({
   end_diff_frames: z.number().nullable(),
   flagged: z.boolean(),
   issue: z.enum(['early_start', 'late_start', 'early_end', 'late_end', 'start_and_end', 'missing', 'untranslated']).nullable(),
-  same_audio: z.number().nullable().describe('log-energy correlation of master and aligned dub over the line (1: same recording)'),
+  same_audio: z.number().nullable().describe('waveform correlation of master and aligned dub over the line (1: the same recording)'),
 });
 
 export const DialogueReportSchema = z.object({
