@@ -12,7 +12,7 @@ let s: Stack;
 const auth = { authorization: `Bearer ${KEY}` };
 
 before(async () => {
-  s = await startStack({ env: { API_KEYS: `${KEY},other-key` } });
+  s = await startStack({ env: { API_KEYS: `${KEY},other-key`, SPEECH_DETECTION: 'true' } });
   await mkdir(path.join(s.mediaRoot, 'show'), { recursive: true });
   await makeProgramme(path.join(s.mediaRoot, 'show/master.wav'), 21, 30);
   await makeDub(path.join(s.mediaRoot, 'show/master.wav'), path.join(s.mediaRoot, 'show/dub-late.wav'), 0.48);

@@ -128,6 +128,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     FFPROBE_PATH: '/usr/bin/ffprobe',
     LOG_LEVEL: 'debug',
     DISK_MIN_FREE_MB: '1',
+    // Speech detection doubles an analysis's CPU time on these two cores; the service mechanics
+    // tested here do not depend on it. Tests of the speech path turn it on (analyses, inference).
+    SPEECH_DETECTION: 'false',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...(opts.env ?? {}),
   });

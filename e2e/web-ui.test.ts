@@ -299,7 +299,7 @@ test('repair: offset only, output written, verification in sync', async () => {
   await screenshot(page, '06-repair-form');
   await page.click('#submit-repair');
   await page.locator('#repair-status').waitFor();
-  await page.locator('#verification p[data-verdict=in_sync]').waitFor({ timeout: 120_000 });
+  await page.locator('#verification p[data-verdict=in_sync]').waitFor({ timeout: 240_000 });
   assert.match(await page.locator('#repair-output').innerText(), /^OUTPUT_ROOT\/repairs\/\d{4}-\d\d-\d\d\/.+/);
   const checks = await page.locator('#repair-checks tbody tr').allInnerTexts();
   assert.ok(checks.length > 0 && checks.every((c) => /passed/.test(c)), checks.join('\n'));
@@ -323,7 +323,7 @@ test('batches: a bad sheet shows the API message; a good sheet runs row by row a
   await noUnlabelled('batches');
   await page.click('#batch-submit');
   await page.locator('#batch-detail').waitFor();
-  await page.locator('#batch-detail[data-status=completed]').waitFor({ timeout: 120_000 });
+  await page.locator('#batch-detail[data-status=completed]').waitFor({ timeout: 240_000 });
   await until(async () => (await page.locator('#batch-items tbody tr[data-status=completed]').count()) === 2, 20_000, 'both rows done');
   const rows = await page.locator('#batch-items tbody tr').allInnerTexts();
   assert.match(rows[0]!, /Offset/);
