@@ -3,23 +3,14 @@ import 'dotenv/config';
 import path from 'node:path';
 import { mkdir, statfs } from 'node:fs/promises';
 import { checkTools, resolveTools } from '@sync-analyzer/media';
-import { ConfigError, checkRedisSettings, createLogger, loadConfig } from '@sync-analyzer/platform';
+import { checkRedisSettings, loadConfigOrExit, onShutdownSignal, runService, serviceLogger } from '@sync-analyzer/platform';
 import { WorkerService } from './worker-service.ts';
 import { openSpeechBackend } from '@sync-analyzer/analysis';
 import { startHealthServer, type HealthCheck } from './health-server.ts';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(`sync-analyzer worker: ${e.message}`);
-      process.exit(78); // EX_CONFIG: supervisors should not restart-loop on this
-    }
-    throw e;
-  }
-  const logger = createLogger({ level: config.logLevel, service: 'worker', file: config.logFile, maxSize: config.logMaxSize, maxFiles: config.logMaxFiles });
+  const config = loadConfigOrExit('worker');
+  const logger = serviceLogger(config, 'worker');
   await mkdir(config.dataDir, { recursive: true });
   const tools = resolveTools(process.env);
   let toolsOk: HealthCheck = { name: 'ffmpeg', ok: false, detail: 'not checked yet' };
@@ -114,22 +105,11 @@ async function main(): Promise<void> {
   };
   void probe();
 
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
+  onShutdownSignal(logger, config.shutdownDeadlineMs + 15_000, async () => {
     shuttingDown = true;
-    logger.info({ signal }, 'shutdown requested');
-    const hardExit = setTimeout(() => process.exit(1), config.shutdownDeadlineMs + 15_000);
-    hardExit.unref();
     await service.stop(config.shutdownDeadlineMs);
     await health.close();
-    await logger.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
 }
 
-void main().catch((err: unknown) => {
-  console.error(`sync-analyzer worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+runService('worker', main);

@@ -1,7 +1,8 @@
 /** @sync-analyzer/media: the ffmpeg / ffprobe adapter (probe, audio selection, PCM decode). */
 export { nullLogger } from './logger.ts';
 export type { MediaLogger } from './logger.ts';
-export { AbortedError, DecodeError, MediaInputError, ToolMissingError, isInputError } from './errors.ts';
+export { AbortedError, DecodeError, MediaInputError, ToolMissingError, isInputError, lastLines } from './errors.ts';
+export { TailBuffer, stopChild, spawnError, KILL_GRACE_MS } from './proc.ts';
 export type { MediaInputErrorCode } from './errors.ts';
 export { checkTools, resolveTools } from './tools.ts';
 export type { MediaTools, ToolVersions } from './tools.ts';

@@ -10,3 +10,4 @@ export * from './db/index.ts';
 export * from './media-root.ts';
 export * from './fingerprint.ts';
 export * from './webhook.ts';
+export { loadConfigOrExit, serviceLogger, onShutdownSignal, runService } from './service-process.ts';

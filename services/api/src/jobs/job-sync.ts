@@ -5,6 +5,7 @@
 // only after their result is stored.
 import { QueueEvents, type Job as BullJob } from 'bullmq';
 import {
+  FINAL_STATUSES,
   JOB_POLICY,
   connectRedis,
   deliverWebhook,
@@ -302,11 +303,11 @@ export class JobSync {
   private async isStored(kind: JobKind, id: string): Promise<boolean> {
     if (kind === 'analysis') {
       const r = await this.d.store.analyses.get(id);
-      return !r || ['completed', 'failed', 'cancelled', 'timed_out'].includes(r.status);
+      return !r || FINAL_STATUSES.includes(r.status);
     }
     if (kind === 'repair') {
       const r = await this.d.store.repairs.get(id);
-      return !r || ['completed', 'failed', 'cancelled', 'timed_out'].includes(r.status);
+      return !r || FINAL_STATUSES.includes(r.status);
     }
     if (kind === 'proxy') return true;
     const b = await this.d.store.batches.get(id);

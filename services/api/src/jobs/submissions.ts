@@ -5,6 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ENGINE_VERSION } from '@sync-analyzer/engine';
 import {
+  FINAL_STATUSES,
   JOB_PAYLOAD_VERSION,
   dedupeKey,
   fingerprintFile,
@@ -241,7 +242,7 @@ export class Submissions {
   async cancelAnalysis(id: string): Promise<AnalysisRecord> {
     const rec = await this.d.store.analyses.get(id);
     if (!rec) throw new ApiError(404, 'not_found', `no analysis ${id}`);
-    if (['completed', 'failed', 'cancelled', 'timed_out'].includes(rec.status)) throw new ApiError(409, 'already_finished', `analysis ${id} is already ${rec.status}`);
+    if (FINAL_STATUSES.includes(rec.status)) throw new ApiError(409, 'already_finished', `analysis ${id} is already ${rec.status}`);
     await this.requireQueue();
     await this.d.queues.requestCancel(id);
     const job = await this.d.queues.queues.analysis.getJob(id);

@@ -2,7 +2,7 @@
 // and the per-analysis reports.
 import path from 'node:path';
 import { z } from 'zod';
-import type { AnalysisRecord } from '@sync-analyzer/platform';
+import { FINAL_STATUSES, type AnalysisRecord } from '@sync-analyzer/platform';
 import type { ApiContext } from '../app/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { RouteTable } from '../http/routes.ts';
@@ -12,8 +12,7 @@ import { analysisView } from '../http/views.ts';
 import { analysisReportCsv, analysisReportHtml, analysisReportJson } from '../reports/analysis-report.ts';
 import { analysisEdl } from '../reports/edl.ts';
 
-const FINAL = ['completed', 'failed', 'cancelled', 'timed_out'];
-export const isFinal = (status: string) => FINAL.includes(status);
+export const isFinal = (status: string) => (FINAL_STATUSES as readonly string[]).includes(status);
 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, { description: ERROR_TEXT[c] ?? 'error', schema: ErrorBody }]));
 const ERROR_TEXT: Record<number, string> = {

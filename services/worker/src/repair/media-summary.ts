@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { AbortedError } from '@sync-analyzer/media';
 import type { MediaTools } from '@sync-analyzer/media';
-import { lastLines, spawnError, stopChild } from './proc.ts';
+import { lastLines, spawnError, stopChild } from '@sync-analyzer/media';
 
 export type StreamType = 'video' | 'audio' | 'subtitle' | 'data' | 'attachment' | 'unknown';
 

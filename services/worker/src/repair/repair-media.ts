@@ -14,7 +14,7 @@ import type { MediaSummary } from './media-summary.ts';
 import { checkOutput } from './repair-checks.ts';
 import { RepairRequestError, planRepair, validateRequest } from './repair-plan.ts';
 import type { EditSegment, RepairPlan } from './repair-plan.ts';
-import { TailBuffer, lastLines, spawnError, stopChild } from './proc.ts';
+import { TailBuffer, lastLines, spawnError, stopChild } from '@sync-analyzer/media';
 
 export { RepairRequestError } from './repair-plan.ts';
 export { RepairProbeError } from './media-summary.ts';
@@ -184,7 +184,7 @@ function runFfmpeg(args: string[], plan: RepairPlan, ctx: RepairContext, inputPa
       return;
     }
     const child = spawn(ctx.tools.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    const stderr = new TailBuffer();
+    const stderr = new TailBuffer(16384);
     let aborted = false;
     let settled = false;
     let pending = '';
