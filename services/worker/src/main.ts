@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   if (config.inference.speechDetection) {
     try {
       const t0 = performance.now();
-      const backend = await openSpeechBackend({ ...config.inference, logger });
+      const backend = await openSpeechBackend({ ...config.inference, sessions: 1, logger });
       const info = backend.info();
       inference = { enabled: true, requested: config.inference.provider, ...info, fallbackReason: backend.fallbackReason, startMs: Math.round(performance.now() - t0) };
       await backend.close();
