@@ -92,3 +92,17 @@ test('speech weighting attenuates speech frames, and stays off for dialogue-only
   assert.equal(weightSpeech(gm, gd, [{ start: 0, end: 19, prob: 1 }], [], { weight: 0.3, minNonSpeechShare: 0.25 }), false);
   assert.equal(gm.bands[0]![10], 1);
 });
+
+test('a line the model split in one file and not in the other is one line, paired one to one', () => {
+  const simple: EditSpan[] = [{ master_start: 0, master_end: 60, dub_start: 0, dub_end: 60 }];
+  const r = dialogueQc({
+    masterSpeech: [{ start: 10, end: 11.8, prob: 0.9 }, { start: 12.1, end: 14, prob: 0.9 }, { start: 20, end: 22, prob: 0.9 }],
+    dubSpeech: [{ start: 10, end: 14, prob: 0.9 }, { start: 20, end: 21, prob: 0.9 }, { start: 21.2, end: 22, prob: 0.9 }],
+    spans: simple,
+    frameRate: 25,
+  });
+  assert.equal(r.summary.lines, 2);
+  assert.equal(r.summary.flagged, 0);
+  assert.deepEqual(r.lines.map((l) => [l.master_start, l.master_end, l.dub_start, l.dub_end]), [[10, 14, 10, 14], [20, 22, 20, 22]]);
+  assert.equal(r.extra.length, 0);
+});

@@ -104,46 +104,60 @@ export function dialogueQc(input: {
 }): DialogueReport {
   const p = { ...DEFAULT_DIALOGUE_PARAMS, ...(input.params ?? {}) };
   const fps = input.frameRate;
-  const masterLines = input.masterSpeech.filter((s) => s.end - s.start >= p.minLineSeconds);
-  const dubLines = input.dubSpeech
+  const masterSegs = input.masterSpeech.filter((s) => s.end - s.start >= p.minLineSeconds);
+  const dubSegs = input.dubSpeech
     .filter((s) => s.end - s.start >= p.minLineSeconds)
     .map((s) => ({ s, ms: dubToMaster(input.spans, s.start), me: dubToMaster(input.spans, s.end) }))
     .filter((d): d is { s: SpeechSegment; ms: number; me: number } => d.ms !== null && d.me !== null);
-  const used = new Set<number>();
-  const lines: DialogueLine[] = masterLines.map((m, index) => {
-    // The dub line overlapping this master line most (as a share of the shorter of the two).
-    let best = -1;
-    let bestShare = 0;
-    dubLines.forEach((d, i) => {
+
+  // Pair one to one by grouping: master and dub segments that overlap enough join one group (a
+  // line the model split at an inner pause in one file and not in the other is still one line,
+  // rather than two lines paired with the same dub segment and multi-second differences).
+  const parent = [...masterSegs.map((_, i) => i), ...dubSegs.map((_, j) => masterSegs.length + j)];
+  const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x]!)));
+  masterSegs.forEach((m, i) =>
+    dubSegs.forEach((d, j) => {
       const overlap = Math.min(m.end, d.me) - Math.max(m.start, d.ms);
-      if (overlap <= 0) return;
-      const share = overlap / Math.min(m.end - m.start, d.me - d.ms);
-      if (share > bestShare) [best, bestShare] = [i, share];
-    });
-    const same = input.masterPcm && input.dubPcm ? sameWaveform(input.masterPcm, input.dubPcm, input.spans, m.start, m.end) : null;
-    if (best < 0 || bestShare < p.minOverlapShare) {
-      return { index, master_start: m.start, master_end: m.end, dub_start: null, dub_end: null, mapped_start: null, mapped_end: null, start_diff_ms: null, end_diff_ms: null, start_diff_frames: null, end_diff_frames: null, flagged: true, issue: 'missing', same_audio: same };
+      if (overlap > 0 && overlap / Math.min(m.end - m.start, d.me - d.ms) >= p.minOverlapShare) parent[find(i)] = find(masterSegs.length + j);
+    }),
+  );
+  const groups = new Map<number, { m: SpeechSegment[]; d: { s: SpeechSegment; ms: number; me: number }[] }>();
+  const group = (root: number) => groups.get(root) ?? groups.set(root, { m: [], d: [] }).get(root)!;
+  masterSegs.forEach((m, i) => group(find(i)).m.push(m));
+  dubSegs.forEach((d, j) => group(find(masterSegs.length + j)).d.push(d));
+
+  const lineGroups = [...groups.values()].filter((g) => g.m.length > 0).sort((a, b) => a.m[0]!.start - b.m[0]!.start);
+  const lines: DialogueLine[] = lineGroups.map((g, index) => {
+    const mStart = Math.min(...g.m.map((s) => s.start));
+    const mEnd = Math.max(...g.m.map((s) => s.end));
+    const same = input.masterPcm && input.dubPcm ? sameWaveform(input.masterPcm, input.dubPcm, input.spans, mStart, mEnd) : null;
+    if (g.d.length === 0) {
+      return { index, master_start: r3(mStart), master_end: r3(mEnd), dub_start: null, dub_end: null, mapped_start: null, mapped_end: null, start_diff_ms: null, end_diff_ms: null, start_diff_frames: null, end_diff_frames: null, flagged: true, issue: 'missing', same_audio: same === null ? null : r3(same) };
     }
-    used.add(best);
-    const d = dubLines[best]!;
-    const ds = d.ms - m.start;
-    const de = d.me - m.end;
+    const dStart = Math.min(...g.d.map((d) => d.s.start));
+    const dEnd = Math.max(...g.d.map((d) => d.s.end));
+    const me = { start: mStart, end: mEnd };
+    const de = { start: dStart, end: dEnd };
+    const ms = Math.min(...g.d.map((d) => d.ms));
+    const mn = Math.max(...g.d.map((d) => d.me));
+    const ds = ms - me.start;
+    const dn = mn - me.end;
     const sf = ds * fps;
-    const ef = de * fps;
+    const ef = dn * fps;
     const startBad = Math.abs(sf) >= p.thresholdFrames - 1e-9;
     const endBad = Math.abs(ef) >= p.thresholdFrames - 1e-9;
     const untranslated = same !== null && same >= p.sameAudioCorrelation;
-    const issue: DialogueLine['issue'] = untranslated ? 'untranslated' : startBad && endBad ? 'start_and_end' : startBad ? (ds > 0 ? 'late_start' : 'early_start') : endBad ? (de > 0 ? 'late_end' : 'early_end') : null;
+    const issue: DialogueLine['issue'] = untranslated ? 'untranslated' : startBad && endBad ? 'start_and_end' : startBad ? (ds > 0 ? 'late_start' : 'early_start') : endBad ? (dn > 0 ? 'late_end' : 'early_end') : null;
     return {
       index,
-      master_start: r3(m.start),
-      master_end: r3(m.end),
-      dub_start: r3(d.s.start),
-      dub_end: r3(d.s.end),
-      mapped_start: r3(d.ms),
-      mapped_end: r3(d.me),
+      master_start: r3(me.start),
+      master_end: r3(me.end),
+      dub_start: r3(de.start),
+      dub_end: r3(de.end),
+      mapped_start: r3(ms),
+      mapped_end: r3(mn),
       start_diff_ms: r1(ds * 1000),
-      end_diff_ms: r1(de * 1000),
+      end_diff_ms: r1(dn * 1000),
       start_diff_frames: r2(sf),
       end_diff_frames: r2(ef),
       flagged: issue !== null,
@@ -153,7 +167,11 @@ export function dialogueQc(input: {
   });
   const missing = lines.filter((l) => l.issue === 'missing').map((l) => ({ master_start: l.master_start, master_end: l.master_end }));
   const untranslated = lines.filter((l) => l.issue === 'untranslated').map((l) => ({ master_start: l.master_start, master_end: l.master_end, similarity: l.same_audio ?? 1 }));
-  const extra = dubLines.filter((_, i) => !used.has(i)).map((d) => ({ dub_start: r3(d.s.start), dub_end: r3(d.s.end) }));
+  const extra = [...groups.values()]
+    .filter((g) => g.m.length === 0)
+    .flatMap((g) => g.d)
+    .sort((a, b) => a.s.start - b.s.start)
+    .map((d) => ({ dub_start: r3(d.s.start), dub_end: r3(d.s.end) }));
   return {
     frame_rate: fps,
     threshold_frames: p.thresholdFrames,
