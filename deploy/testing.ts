@@ -67,6 +67,28 @@ export function mergeCompose(base: Json, override: Json, at = ''): Json {
   return out;
 }
 
+export interface ComposeMount {
+  /** Where the container sees it. */
+  target: string;
+  /** A named volume, a host path (maybe `${VAR:-default}`), or null for a tmpfs. */
+  source: string | null;
+  readOnly: boolean;
+  /** The tmpfs options (`rw,noexec,size=64m`), null for a volume. */
+  tmpfs: string | null;
+}
+
+/** Every mount of a Compose service: its volumes (short syntax) and its tmpfs entries. */
+export function composeMounts(service: Json): ComposeMount[] {
+  const vols = (service.volumes ?? []).map((v: string): ComposeMount => {
+    // SOURCE:TARGET[:MODE], where SOURCE may be ${VAR:-default} (which has a colon of its own).
+    const m = /^(\$\{[^}]*\}|[^:]+):([^:]+)(?::([a-z,]+))?$/.exec(v);
+    if (!m) throw new Error(`not a short-syntax volume: ${v}`);
+    return { target: m[2]!, source: m[1]!, readOnly: (m[3] ?? '').split(',').includes('ro'), tmpfs: null };
+  });
+  const tmpfs = (service.tmpfs ?? []).map((t: string): ComposeMount => ({ target: t.split(':')[0]!, source: null, readOnly: false, tmpfs: t.split(':')[1] ?? '' }));
+  return [...vols, ...tmpfs];
+}
+
 // --- Dockerfiles ------------------------------------------------------------------------------
 
 export interface Instruction {
@@ -93,6 +115,50 @@ export function readDockerfile(file: string): Instruction[] {
     buf = '';
   });
   return out;
+}
+
+// --- .dockerignore ---------------------------------------------------------------------------
+
+/** The patterns of a .dockerignore file, in order (comments and blank lines dropped). */
+export function readDockerignore(file = '.dockerignore'): string[] {
+  return readFileSync(path.resolve(ROOT, file), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+/** A .dockerignore pattern as Docker reads it (moby/patternmatcher): cleaned, `**` any depth. */
+function ignoreRegex(pattern: string): RegExp {
+  const clean = path.posix.normalize(pattern).replace(/^\/+/, '').replace(/\/+$/, '');
+  let re = '';
+  for (let i = 0; i < clean.length; i++) {
+    const c = clean[i]!;
+    if (c === '*' && clean[i + 1] === '*') {
+      // `**/` matches zero or more directories; a trailing `**` anything below.
+      if (clean[i + 2] === '/') {
+        re += '(?:.*/)?';
+        i += 2;
+      } else {
+        re += '.*';
+        i += 1;
+      }
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * Whether Docker leaves `file` (a '/'-separated path in the build context) out: the last
+ * pattern that matches the file or one of its parent directories decides, `!` re-includes.
+ */
+export function dockerIgnores(patterns: string[], file: string): boolean {
+  const parents = file.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+  let ignored = false;
+  for (const raw of patterns) {
+    const negated = raw.startsWith('!');
+    const re = ignoreRegex(negated ? raw.slice(1) : raw);
+    if (parents.some((p) => re.test(p))) ignored = !negated;
+  }
+  return ignored;
 }
 
 // --- external tools ---------------------------------------------------------------------------

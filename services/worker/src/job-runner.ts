@@ -52,7 +52,9 @@ export function runJobInChild(job: Job, opts: RunOptions): RunningChild {
     // Own process group: kill(-pid) reaches the child's ffmpeg processes too.
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: process.env,
+    // A job child reads untrusted media through ffmpeg: it gets no credential it does not need
+    // (its settings come over IPC; it never talks to Redis or the database).
+    env: childEnv(process.env),
   });
   const pid = child.pid!;
   opts.onSpawn?.(pid);
@@ -103,4 +105,13 @@ export function runJobInChild(job: Job, opts: RunOptions): RunningChild {
     child.send(msg);
   });
   return { pid, result };
+}
+
+/** Variables holding credentials: never passed to a job child (or the ffmpeg it starts). */
+export const SECRET_ENV_VARS = ['API_KEYS', 'WEBHOOK_SECRET', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PASSWORD'] as const;
+
+export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of SECRET_ENV_VARS) delete out[k];
+  return out;
 }

@@ -39,6 +39,16 @@ describe('loadConfig', () => {
   test('a non-PostgreSQL DATABASE_URL is refused, naming it', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), /DATABASE_URL: only postgres/);
   });
+  test('a password in a refused URL is not echoed', () => {
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'mysql://user:S3cretPw@db/z' }),
+      (e: Error) => e.message.includes('mysql://user:***@db/z') && !e.message.includes('S3cretPw'),
+    );
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'not a url S3cretPw' }),
+      (e: Error) => /DATABASE_URL/.test(e.message),
+    );
+  });
 });
 
 test('.env.example documents every variable and parses as it stands', () => {

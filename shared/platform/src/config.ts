@@ -102,17 +102,26 @@ export class ConfigError extends Error {
   }
 }
 
+const SECRET_KEYS = new Set(['API_KEYS', 'WEBHOOK_SECRET']);
+
+/** scheme://user:secret@host -> scheme://user:***@host */
+export function maskUrlPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/i, '$1:***@');
+}
+
 /** Parses and validates the environment; throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = Env.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}${'input' in i && i.input !== undefined ? ` (got "${String(i.input)}")` : ''}`));
+    // Values are echoed to help the operator, except credentials (and passwords inside URLs).
+    const shown = (key: string, v: unknown) => (SECRET_KEYS.has(key) ? '(hidden)' : maskUrlPassword(String(v)));
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}${'input' in i && i.input !== undefined ? ` (got "${shown(String(i.path[0] ?? ''), i.input)}")` : ''}`));
   }
   const e = parsed.data;
   const databaseUrl = e.DATABASE_URL;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError([`DATABASE_URL: only postgres:// URLs are supported (unset it for SQLite), got "${databaseUrl}"`]);
+    throw new ConfigError([`DATABASE_URL: only postgres:// URLs are supported (unset it for SQLite), got "${maskUrlPassword(databaseUrl)}"`]);
   }
   return {
     env: e.NODE_ENV,

@@ -87,7 +87,18 @@ export function buildApp(ctx: ApiContext): BuiltApp {
   });
   const loginLimiter = rateLimit({ windowMs: 60_000, limit: 20, standardHeaders: 'draft-7', legacyHeaders: false, handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many login attempts; wait a minute')) });
   app.post('/api/v1/session', loginLimiter);
-  const authenticate = [ctx.auth.middleware(), limiter];
+  // Keys guessed through the Authorization header of any route: every request whose Bearer key
+  // does not verify counts against the client address, as logins do; requests with a valid key
+  // or session are never counted or refused, so guessing cannot lock a real client out.
+  const wrongKeyLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: 20,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    skip: (req) => req.headers.authorization === undefined || ctx.auth.identify(req) !== null,
+    handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many requests with a wrong API key; wait a minute')),
+  });
+  const authenticate = [wrongKeyLimiter, ctx.auth.middleware(), limiter];
 
   const routes = new RouteTable();
   systemRoutes(ctx, routes);
@@ -121,7 +132,10 @@ export function buildApp(ctx: ApiContext): BuiltApp {
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: Object.values(ctx.queues.queues).map((q) => new BullMQAdapter(q, { readOnlyMode: false })), serverAdapter: board });
-  app.use('/admin/queues', ...authenticate, board.getRouter());
+  // bull-board is an Express app of its own, which would announce itself (X-Powered-By).
+  const boardApp = board.getRouter() as express.Express;
+  boardApp.disable('x-powered-by');
+  app.use('/admin/queues', ...authenticate, boardApp);
 
   // The web UI: built static assets (services/web/dist, `npm run build`), with the SPA's
   // client-side routes answered by its index.html.
