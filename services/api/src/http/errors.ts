@@ -1,7 +1,8 @@
 // HTTP errors: every error answer is `{error: {code, message, details}}` with a fitting status.
 import type { ErrorRequestHandler } from 'express';
+import { MulterError } from 'multer';
 import { MediaInputError } from '@sync-analyzer/media';
-import { PathError, ConfigError } from '@sync-analyzer/platform';
+import { PathError, ConfigError, StoreBusyError } from '@sync-analyzer/platform';
 import type { Logger } from '@sync-analyzer/platform';
 
 export class ApiError extends Error {
@@ -34,7 +35,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof ApiError) e = err;
     else if (err instanceof PathError) e = new ApiError(err.status, err.code, err.message);
     else if (err instanceof MediaInputError) e = new ApiError(422, err.code, err.message);
+    else if (err instanceof StoreBusyError) e = new ApiError(503, 'store_busy', err.message);
     else if (err instanceof ConfigError) e = new ApiError(500, 'config', err.message);
+    else if (err instanceof MulterError) e = new ApiError(err.code === 'LIMIT_FILE_SIZE' ? 413 : 400, err.code === 'LIMIT_FILE_SIZE' ? 'payload_too_large' : 'invalid_body', `upload refused: ${err.message}${err.field ? ` (field "${err.field}")` : ''}`);
     else if (isBodyParserError(err)) e = new ApiError(err.status ?? 400, err.type === 'entity.too.large' ? 'payload_too_large' : 'invalid_body', err.message);
     else {
       logger.error({ err, requestId, path: req.path }, 'unhandled request error');

@@ -463,5 +463,16 @@ describe('repairMedia through real ffmpeg', () => {
         (e: unknown) => e instanceof RepairError && e.code === 'repair_failed' && /ffmpeg said: .+/.test(e.message) && e.stderrTail.length > 0,
       );
     });
+
+    test('a full output volume is named as such (disk_full), from ffmpeg or from our own writes', () => {
+      // What ffmpeg 6/7 print when the volume fills (the chaos suite's disk-full scenario runs it on a real tmpfs).
+      const tail = 'av_interleaved_write_frame(): No space left on device\nError writing trailer of /out/.x.partial.wav: No space left on device\n';
+      const fromFfmpeg = new RepairError('/media/dub.wav', 'ffmpeg exited with 1', { exitCode: 1, signal: null, stderrTail: tail });
+      assert.equal(fromFfmpeg.code, 'disk_full');
+      assert.match(fromFfmpeg.message, /no space left on the output volume \(ffmpeg exited with 1\); ffmpeg said: .*No space left on device/);
+      const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      assert.equal(new RepairError('/out/x.wav', 'cannot write', { exitCode: null, signal: null, stderrTail: '' }, { cause: enospc }).code, 'disk_full');
+      assert.equal(new RepairError('/media/dub.wav', 'ffmpeg exited with 1', { exitCode: 1, signal: null, stderrTail: 'Invalid argument' }).code, 'repair_failed');
+    });
   });
 });

@@ -66,10 +66,19 @@ export interface RepairContext {
   onProgress?: (fraction: number) => void;
 }
 
-/** ffmpeg failed to write the repair (the last lines it printed are in the message and stderrTail). */
+/** The output volume filled up (ENOSPC from ffmpeg or from our own writes). */
+function isDiskFull(stderrTail: string, cause: unknown): boolean {
+  return /No space left on device/i.test(stderrTail) || (cause as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC';
+}
+
+/**
+ * ffmpeg failed to write the repair (the last lines it printed are in the message and stderrTail).
+ * code `disk_full` when the output volume ran out of space (the partial file is removed), else
+ * `repair_failed`.
+ */
 export class RepairError extends Error {
   override readonly name = 'RepairError';
-  readonly code = 'repair_failed';
+  readonly code: 'repair_failed' | 'disk_full';
   readonly retryable = false;
   constructor(
     readonly path: string,
@@ -78,7 +87,9 @@ export class RepairError extends Error {
     options?: { cause?: unknown },
   ) {
     const tail = lastLines(info.stderrTail, 5);
-    super(`${path}: repair failed: ${reason}${tail ? `; ffmpeg said: ${tail}` : ''}`, options);
+    const full = isDiskFull(info.stderrTail, options?.cause);
+    super(`${path}: repair failed: ${full ? `no space left on the output volume (${reason})` : reason}${tail ? `; ffmpeg said: ${tail}` : ''}`, options);
+    this.code = full ? 'disk_full' : 'repair_failed';
   }
   get stderrTail(): string {
     return this.info.stderrTail;
@@ -128,6 +139,7 @@ export async function repairMedia(req: RepairRequest, ctx: RepairContext): Promi
     await placeOutput(partial, outputPath);
   } catch (err) {
     await rm(partial, { force: true });
+    if (isDiskFull('', err)) throw new RepairError(outputPath, `cannot write: ${(err as Error).message}`, { exitCode: null, signal: null, stderrTail: '' }, { cause: err });
     throw err;
   } finally {
     if (script) await rm(script, { force: true });

@@ -20,6 +20,12 @@ export class StoreConstraintError extends Error {
   }
 }
 
+/** Another process held the SQLite write lock for longer than the store waits (see busy.ts). */
+export class StoreBusyError extends Error {
+  override readonly name = 'StoreBusyError';
+  readonly code = 'store_busy';
+}
+
 /** The database could not be reached or opened at start. */
 export class StoreConnectionError extends Error {
   override readonly name = 'StoreConnectionError';

@@ -9,6 +9,7 @@ import { batchRepository } from './batches.ts';
 import { repairRepository } from './repairs.ts';
 import type { Clock } from './common.ts';
 import { StoreConnectionError } from './errors.ts';
+import { DEFAULT_BUSY_RETRY, retryWhenBusy } from './busy.ts';
 import { MIGRATIONS, migrationSource } from './migrations.ts';
 
 export type StoreDatabase = { client: 'sqlite'; filename: string } | { client: 'pg'; url: string };
@@ -25,6 +26,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Clock for the timestamps the store sets itself (createdAt, progress updates); tests pin it. */
   now?: Clock;
+  /** SQLite: how long a call retries while another process holds the write lock (ms, default 5000). */
+  busyDeadlineMs?: number;
 }
 
 /** Minimal view of a better-sqlite3 connection, as knex's pool hands it to afterCreate. */
@@ -36,7 +39,14 @@ function isFileBacked(filename: string): boolean {
   return filename !== '' && filename !== ':memory:' && !filename.startsWith('file:');
 }
 
-function knexConfig(db: StoreDatabase): Knex.Config {
+/**
+ * SQLite's busy_timeout (ms). Opening and migrating may wait for another process's lock (5 s, on
+ * the JS thread: nothing is served yet); once open it is 0, so a locked database never stalls the
+ * event loop, and the repositories retry asynchronously instead (busy.ts).
+ */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+
+function knexConfig(db: StoreDatabase, sqliteBusyTimeout: () => number): Knex.Config {
   if (db.client === 'sqlite') {
     return {
       client: 'better-sqlite3',
@@ -50,7 +60,7 @@ function knexConfig(db: StoreDatabase): Knex.Config {
         afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: SqliteConnection) => void) {
           try {
             conn.pragma('journal_mode = WAL');
-            conn.pragma('busy_timeout = 5000');
+            conn.pragma(`busy_timeout = ${sqliteBusyTimeout()}`);
             conn.pragma('foreign_keys = ON');
             conn.pragma('synchronous = NORMAL');
             done(null, conn);
@@ -83,7 +93,8 @@ export function describeDatabase(db: StoreDatabase): string {
 export async function openStore(db: StoreDatabase, logger: StoreLogger, opts: OpenStoreOptions = {}): Promise<Store> {
   const where = describeDatabase(db);
   if (db.client === 'sqlite' && isFileBacked(db.filename)) mkdirSync(dirname(db.filename), { recursive: true });
-  const k = knex(knexConfig(db));
+  let busyTimeoutMs = OPEN_BUSY_TIMEOUT_MS;
+  const k = knex(knexConfig(db, () => busyTimeoutMs));
   try {
     await k.raw('select 1');
   } catch (err) {
@@ -101,14 +112,20 @@ export async function openStore(db: StoreDatabase, logger: StoreLogger, opts: Op
     }
   }
 
+  if (db.client === 'sqlite') {
+    busyTimeoutMs = 0;
+    await k.raw('PRAGMA busy_timeout = 0');
+  }
+
   const clock: Clock = opts.now ?? (() => new Date());
+  const busy = { deadlineMs: opts.busyDeadlineMs ?? DEFAULT_BUSY_RETRY.deadlineMs };
   let closed = false;
   logger.info({ db: where }, 'report store opened');
 
   return {
-    analyses: analysisRepository(k, clock),
-    batches: batchRepository(k, clock),
-    repairs: repairRepository(k, clock),
+    analyses: retryWhenBusy(analysisRepository(k, clock), 'analyses', busy),
+    batches: retryWhenBusy(batchRepository(k, clock), 'batches', busy),
+    repairs: retryWhenBusy(repairRepository(k, clock), 'repairs', busy),
     async migrationStatus() {
       const [completed] = (await k.migrate.list({ migrationSource })) as [({ name: string } | string)[], unknown[]];
       const applied = completed.map((m) => (typeof m === 'string' ? m : m.name));
