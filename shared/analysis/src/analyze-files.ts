@@ -175,6 +175,8 @@ export async function prepareMedia(
     selection: selection ?? { kind: 'auto' },
     sampleRate: rate,
     onSamples: (pcm, count) => extractor.process(pcm, count),
+    // The probed duration can under-state what is in the file: the decode itself is capped too.
+    maxSeconds: maxDuration,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
     onProgress: (s) => onFraction?.(Math.min(1, s / (probe.duration || Math.max(s, 1)))),

@@ -1,4 +1,4 @@
-export { analyzeFiles, analyzePrepared, monotonic, prepareMedia, preparePair, probePair, mediaInfo, StageClock, DEFAULT_ANALYSIS_RATE } from './analyze-files.ts';
+export { analyzeFiles, analyzePrepared, monotonic, prepareMedia, preparePair, probePair, mediaInfo, StageClock, DEFAULT_ANALYSIS_RATE, DEFAULT_MAX_DURATION_SECONDS } from './analyze-files.ts';
 export type { AnalyzeFilesOptions, AnalysisProgress, PreparedMedia } from './analyze-files.ts';
 export { checkChannels } from './channel-check.ts';
 export type { ChannelCheckOptions } from './channel-check.ts';

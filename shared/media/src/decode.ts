@@ -38,6 +38,13 @@ export interface DecodeOptions {
    * kept): one decode feeds the engine and, e.g., speech detection at 16 kHz.
    */
   extraOutput?: ExtraOutput;
+  /**
+   * Longest audio accepted, in seconds of decoded output: past it ffmpeg is stopped and the
+   * decode fails with MediaInputError 'too_long'. A header can under-state the duration (an MP3
+   * whose Xing header counts a few frames of hours of audio), so the probe's duration alone
+   * does not bound memory.
+   */
+  maxSeconds?: number;
 }
 
 /**
@@ -91,6 +98,7 @@ const WINDOW_PREROLL_S = 0.2;
 export async function decodePcm(path: string, opts: DecodeOptions): Promise<DecodeResult> {
   checkRate(opts.sampleRate);
   if (opts.extraOutput) checkRate(opts.extraOutput.sampleRate);
+  if (opts.maxSeconds !== undefined && !(opts.maxSeconds > 0)) throw new RangeError(`bad maxSeconds ${opts.maxSeconds}`);
   const plan = planAudioInput(opts.probe, opts.selection, { sampleRate: opts.sampleRate, resampler: opts.resampler, ...(opts.extraOutput ? { extraRate: opts.extraOutput.sampleRate } : {}) });
   const expected = plan.expectedDuration;
   const res = await runPcm(path, plan, {
@@ -98,9 +106,14 @@ export async function decodePcm(path: string, opts: DecodeOptions): Promise<Deco
     sampleFormat: 's16',
     preSeek: [],
     postLimit: [],
-    expectedSamples: expected !== null ? Math.ceil((Math.min(expected, MAX_INITIAL_SECONDS) + 0.5) * opts.sampleRate) : opts.sampleRate * 60,
+    expectedSamples: expected !== null ? Math.ceil((Math.min(expected, MAX_INITIAL_SECONDS, opts.maxSeconds ?? Infinity) + 0.5) * opts.sampleRate) : opts.sampleRate * 60,
+    ...(opts.maxSeconds !== undefined ? { maxSamples: Math.ceil(opts.maxSeconds * opts.sampleRate) } : {}),
     what: 'decode',
   });
+  if (res.overLimit) {
+    const declared = expected !== null ? `the file declares ${describeSeconds(expected)}` : 'the file declares no duration';
+    throw new MediaInputError('too_long', path, `more than ${describeSeconds(opts.maxSeconds!)} of audio decoded; ${declared}`);
+  }
   const pcm = res.samples as Int16Array;
   const decodedSeconds = pcm.length / opts.sampleRate;
   if (pcm.length === 0) {
@@ -144,6 +157,10 @@ export async function readWindow(path: string, opts: WindowOptions): Promise<Flo
   return res.samples as Float32Array;
 }
 
+function describeSeconds(s: number): string {
+  return s >= 3600 ? `${(s / 3600).toFixed(2)} h` : `${Math.round(s * 10) / 10} s`;
+}
+
 function checkRate(rate: number): void {
   if (!Number.isInteger(rate) || rate < 1000 || rate > 768000) throw new RangeError(`bad sample rate ${rate}`);
 }
@@ -166,6 +183,8 @@ interface RunOptions {
   preSeek: string[];
   postLimit: string[];
   expectedSamples: number;
+  /** Stop ffmpeg once more samples than this have arrived (RunOutcome.overLimit). */
+  maxSamples?: number;
   what: string;
 }
 
@@ -175,6 +194,8 @@ interface RunOutcome {
   /** ffmpeg exited non-zero after producing some audio. */
   failed: boolean;
   stderr: string;
+  /** More than RunOptions.maxSamples arrived: ffmpeg was stopped; samples hold what was kept. */
+  overLimit: boolean;
 }
 
 /** Errors in our own arguments or graph, not in the input file. */
@@ -237,6 +258,7 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
     const sink = new PcmAccumulator(bytesPer, o.expectedSamples);
     const stderr = new TailBuffer(8192);
     let aborted = false;
+    let overLimit = false;
     let settled = false;
     let lastProgress = 0;
     const progress = (seconds: number): void => {
@@ -266,8 +288,14 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
     });
 
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (aborted) return;
+      if (aborted || overLimit) return;
       sink.push(chunk);
+      if (o.maxSamples !== undefined && sink.samples > o.maxSamples) {
+        overLimit = true;
+        o.logger.debug({ pid: child.pid, maxSamples: o.maxSamples }, `${o.what}: longer than allowed, stopping ffmpeg`);
+        stopChild(child);
+        return;
+      }
       if (o.onSamples && o.sampleFormat === 's16') {
         try {
           o.onSamples(sink.view() as Int16Array, sink.samples);
@@ -298,6 +326,10 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
           return;
         }
         const n = sink.samples;
+        if (overLimit) {
+          resolve({ samples: sink.finish(o.sampleFormat), exitCode, failed: true, stderr: tail.trim(), overLimit });
+          return;
+        }
         if (signal !== null) {
           reject(new DecodeError(path, `ffmpeg was killed by ${signal}`, { exitCode, signal, stderrTail: tail }));
           return;
@@ -307,7 +339,7 @@ function runPcm(path: string, plan: AudioPlan, o: RunOptions): Promise<RunOutcom
           return;
         }
         progress(n / o.sampleRate);
-        resolve({ samples: sink.finish(o.sampleFormat), exitCode, failed: exitCode !== 0, stderr: tail.trim() });
+        resolve({ samples: sink.finish(o.sampleFormat), exitCode, failed: exitCode !== 0, stderr: tail.trim(), overLimit: false });
       }),
     );
   });

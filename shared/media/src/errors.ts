@@ -13,7 +13,8 @@ export type MediaInputErrorCode =
   | 'corrupt'
   | 'bad_selection'
   | 'permission'
-  | 'too_long';
+  | 'too_long'
+  | 'input_changed';
 
 const REASONS: Record<MediaInputErrorCode, string> = {
   not_found: 'file not found',
@@ -25,6 +26,7 @@ const REASONS: Record<MediaInputErrorCode, string> = {
   bad_selection: 'audio selection does not match the file',
   permission: 'permission denied',
   too_long: 'programme longer than the analysis accepts',
+  input_changed: 'the file changed while it was being analysed',
 };
 
 /** Bad input from the user: the file or the selection. Never worth retrying. */

@@ -39,6 +39,11 @@ describe('loadConfig', () => {
   test('a non-PostgreSQL DATABASE_URL is refused, naming it', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), /DATABASE_URL: only postgres/);
   });
+  test('SSE_MAX_SUBSCRIBERS: default 200, parsed, and a bad value named', () => {
+    assert.equal(loadConfig({}).sseMaxSubscribers, 200);
+    assert.equal(loadConfig({ SSE_MAX_SUBSCRIBERS: '6' }).sseMaxSubscribers, 6);
+    assert.throws(() => loadConfig({ SSE_MAX_SUBSCRIBERS: '0' }), /SSE_MAX_SUBSCRIBERS/);
+  });
   test('a password in a refused URL is not echoed', () => {
     assert.throws(
       () => loadConfig({ DATABASE_URL: 'mysql://user:S3cretPw@db/z' }),

@@ -62,6 +62,8 @@ export const Env = z.object({
   JOB_LOCK_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   /** Lifetime of a browser session cookie (hours). */
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
+  /** Open event streams (SSE) per API process, all event routes together; past it 503 too_many_subscribers. */
+  SSE_MAX_SUBSCRIBERS: z.coerce.number().int().min(1).max(100_000).default(200),
 });
 
 export interface Config {
@@ -92,6 +94,7 @@ export interface Config {
   logMaxFiles: number;
   sessionTtlMs: number;
   jobLockMs: number;
+  sseMaxSubscribers: number;
   inference: { speechDetection: boolean; provider: 'cpu' | 'cuda'; allowCpuFallback: boolean; modelDir: string | null; threads: number | null };
 }
 
@@ -154,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logMaxFiles: e.LOG_MAX_FILES,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     jobLockMs: e.JOB_LOCK_SECONDS * 1000,
+    sseMaxSubscribers: e.SSE_MAX_SUBSCRIBERS,
     inference: { speechDetection: e.SPEECH_DETECTION, provider: e.INFERENCE_PROVIDER, allowCpuFallback: e.INFERENCE_ALLOW_CPU_FALLBACK, modelDir: e.MODEL_DIR ?? null, threads: e.INFERENCE_THREADS ?? null },
   };
 }

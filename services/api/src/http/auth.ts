@@ -58,8 +58,9 @@ export class ApiKeyAuth {
   /** Who is calling; null when auth is required and nothing valid was presented. */
   identify(req: Request): AuthVia | null {
     if (!this.required) return 'open';
-    const h = req.headers.authorization;
-    if (h?.startsWith('Bearer ') && this.keyMatches(h.slice(7).trim())) return 'key';
+    // The scheme name is case-insensitive (RFC 9110 11.1): 'bearer KEY' is the same credential.
+    const bearer = /^bearer +(.+?)\s*$/i.exec(req.headers.authorization ?? '');
+    if (bearer && this.keyMatches(bearer[1]!)) return 'key';
     if (this.sessionValid((req as { cookies?: Record<string, string> }).cookies?.[SESSION_COOKIE])) return 'session';
     return null;
   }

@@ -2,6 +2,7 @@
 // which OpenAPI 3.1 uses as is). Schemas with an id become shared components.
 import { z } from 'zod';
 import type { AnyRoute } from './routes.ts';
+import { ErrorBody } from './schemas.ts';
 import { ENGINE_VERSION } from '@sync-analyzer/engine';
 
 type Json = Record<string, unknown>;
@@ -39,8 +40,13 @@ export function buildOpenApi(routes: AnyRoute[], opts: { authRequired: boolean }
     const content: Json = {};
     if (r.body) content['application/json'] = { schema: convert(r.body, 'input') };
     Object.assign(content, r.bodyContentTypes ?? {});
+    // Every route that reads a body can refuse it before the handler runs: too large (413),
+    // or a charset or content encoding the body parser does not read (415).
+    const bodyRefusals = Object.keys(content).length ? { 413: { description: 'request body too large', schema: ErrorBody }, 415: { description: 'unsupported body charset or content encoding', schema: ErrorBody } } : {};
+    // Every validated parameter, query or body can be refused as such.
+    const validationRefusal = r.params || r.query || r.body ? { 400: { description: 'invalid request', schema: ErrorBody } } : {};
     const responses: Record<string, Json> = {};
-    for (const [status, spec] of Object.entries(r.responses)) {
+    for (const [status, spec] of Object.entries({ ...validationRefusal, ...bodyRefusals, ...r.responses })) {
       responses[status] = {
         description: spec.description,
         ...(spec.schema ? { content: { 'application/json': { schema: convert(spec.schema, 'output') } } } : spec.contentType ? { content: { [spec.contentType]: { schema: { type: 'string' } } } } : {}),

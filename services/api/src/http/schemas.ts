@@ -9,12 +9,14 @@ export const ErrorBody = z
   .meta({ id: 'Error' });
 
 const pathField = z.string().min(1).max(4096).describe('absolute inside the media root, or relative to it');
+/** Unknown option names are refused, not dropped: a misspelt option would otherwise be ignored silently. */
+const StrictOptions = AnalysisOptionsSchema.strict();
 
 export const AnalysisRequest = z
   .object({
     master: pathField,
     dub: pathField,
-    options: AnalysisOptionsSchema.default({}),
+    options: StrictOptions.default({}),
     priority: z.enum(['urgent', 'normal']).default('normal').describe('urgent overtakes queued batches'),
   })
   .strict()
@@ -81,14 +83,14 @@ export const WaitQuery = z.object({
 export const IdParams = z.object({ id: z.string().min(1).max(100) });
 
 export const BatchItemRequest = z
-  .object({ master: pathField, dub: pathField, episode: z.string().max(200).optional(), notes: z.string().max(2000).optional(), options: AnalysisOptionsSchema.optional() })
+  .object({ master: pathField, dub: pathField, episode: z.string().max(200).optional(), notes: z.string().max(2000).optional(), options: StrictOptions.optional() })
   .strict();
 
 export const BatchRequest = z
   .object({
     name: z.string().max(200).optional(),
     items: z.array(BatchItemRequest).min(1).max(10_000),
-    options: AnalysisOptionsSchema.default({}).describe('defaults for every item'),
+    options: StrictOptions.default({}).describe('defaults for every item'),
     priority: z.enum(['normal', 'batch']).default('batch'),
     webhook_url: z.url({ protocol: /^https?$/ }).optional().describe('POSTed (HMAC-signed) when the batch completes'),
   })

@@ -85,7 +85,9 @@ export class JobSync {
   private async onActive(kind: JobKind, jobId: string): Promise<void> {
     if (kind === 'batch' || kind === 'proxy') return;
     const job = await this.d.queues.queues[kind].getJob(jobId);
-    const attempt = (job?.attemptsMade ?? 0) + 1;
+    // attemptsStarted counts the run that became active; attemptsMade + 1 reads one more when
+    // the job failed between the event and this read.
+    const attempt = Math.max(1, job?.attemptsStarted ?? (job?.attemptsMade ?? 0) + 1);
     if (kind === 'analysis') await this.d.store.analyses.markRunning(jobId, attempt, nowIso());
     else await this.d.store.repairs.markRunning(jobId, nowIso());
     this.d.events.emit({ type: 'status', kind, id: jobId, status: 'running' });
@@ -103,12 +105,17 @@ export class JobSync {
 
   /** Brings one record in line with its job (idempotent; safe to call any number of times). */
   async sync(kind: JobKind, jobId: string): Promise<void> {
-    const job = await this.d.queues.queues[kind].getJob(jobId);
-    if (!job) return;
-    const state = await job.getState();
-    if (state === 'completed') await this.storeCompleted(kind, job);
-    else if (state === 'failed') await this.storeFailed(kind, job);
-    else if (state === 'active') await this.onActive(kind, jobId);
+    const queue = this.d.queues.queues[kind];
+    // State first, then the job: a job read before it finished has no return value or failure
+    // reason yet, and storing from that snapshot ends the record as bad_result or "failed
+    // without a reason" for good. A final state does not change again, so a read after it is whole.
+    const state = await queue.getJobState(jobId);
+    if (state === 'completed' || state === 'failed') {
+      const job = await queue.getJob(jobId);
+      if (!job) return;
+      if (state === 'completed') await this.storeCompleted(kind, job);
+      else await this.storeFailed(kind, job);
+    } else if (state === 'active') await this.onActive(kind, jobId);
   }
 
   private async storeCompleted(kind: JobKind, job: BullJob): Promise<void> {

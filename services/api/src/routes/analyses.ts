@@ -7,7 +7,7 @@ import type { ApiContext } from '../app/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { RouteTable } from '../http/routes.ts';
 import { AnalysisEnvelope, AnalysisListQuery, AnalysisPage, AnalysisRequest, ErrorBody, IdParams, OverviewView, ProxyPending, WaitQuery } from '../http/schemas.ts';
-import { openSse } from '../http/sse.ts';
+import { SseSlots, openSse, sseMaxSubscribers } from '../http/sse.ts';
 import { analysisView } from '../http/views.ts';
 import { analysisReportCsv, analysisReportHtml, analysisReportJson } from '../reports/analysis-report.ts';
 import { analysisEdl } from '../reports/edl.ts';
@@ -22,7 +22,7 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'not found',
   409: 'conflict with the current state',
   422: 'the input files cannot be analysed',
-  503: 'the job queue (Redis) is unreachable',
+  503: 'temporarily unavailable: the job queue (Redis) is unreachable, or too many event streams are open; retry later',
 };
 export { errors };
 
@@ -48,6 +48,8 @@ export async function waitForAnalysis(ctx: ApiContext, id: string, seconds: numb
 }
 
 export function analysisRoutes(ctx: ApiContext, t: RouteTable): void {
+  // One count for both event-stream routes of this app.
+  const streams = new SseSlots(sseMaxSubscribers(ctx.config));
   const get = async (id: string) => {
     const rec = await ctx.store.analyses.get(id);
     if (!rec) throw new ApiError(404, 'not_found', `no analysis ${id}`);
@@ -137,10 +139,10 @@ export function analysisRoutes(ctx: ApiContext, t: RouteTable): void {
     tag: 'events',
     summary: 'Live progress of one analysis (Server-Sent Events: snapshot, progress, status, done)',
     params: IdParams,
-    responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' }, ...errors(401, 404) },
+    responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' }, ...errors(401, 404, 503) },
     handler: async ({ params, req, res }) => {
       const rec = await get(params.id);
-      const sse = openSse(req, res);
+      const sse = openSse(req, res, streams);
       sse.send('snapshot', analysisView(rec));
       if (isFinal(rec.status)) {
         sse.send('done', analysisView(rec));
@@ -168,9 +170,9 @@ export function analysisRoutes(ctx: ApiContext, t: RouteTable): void {
     path: '/api/v1/events',
     tag: 'events',
     summary: 'Every job event (Server-Sent Events, for the web UI): progress and status changes',
-    responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' }, ...errors(401) },
+    responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' }, ...errors(401, 503) },
     handler: ({ req, res }) => {
-      const sse = openSse(req, res);
+      const sse = openSse(req, res, streams);
       sse.send('hello', { at: new Date().toISOString() });
       sse.onClose(ctx.events.subscribe((e) => sse.send(e.type, e)));
     },

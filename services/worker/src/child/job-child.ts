@@ -5,8 +5,8 @@ import path from 'node:path';
 import { realpath, stat, unlink } from 'node:fs/promises';
 import { analyzePrepared, probePair, prepareMedia, monotonic, StageClock, type AnalysisProgress, type AnalyzeFilesOptions } from '@sync-analyzer/analysis';
 import { PreparedCache, prepareMediaCached, openSpeechBackend } from '@sync-analyzer/analysis';
-import { resolveTools, isInputError, AbortedError } from '@sync-analyzer/media';
-import { createLogger, MediaRoot, fingerprintFile, JobPayloadError, type Job, type JobOf } from '@sync-analyzer/platform';
+import { resolveTools, isInputError, AbortedError, MediaInputError } from '@sync-analyzer/media';
+import { createLogger, MediaRoot, fingerprintFile, JobPayloadError, type FileFingerprint, type Job, type JobOf } from '@sync-analyzer/platform';
 import type { ChildMessage, ChildSettings, ParentMessage, SerializedError } from './messages.ts';
 import { repairMedia } from '../repair/repair-media.ts';
 import { makeProxy } from './proxy.ts';
@@ -58,15 +58,32 @@ type Ctx = Pick<AnalyzeFilesOptions, 'tools' | 'logger' | 'onSpawn'>;
 async function runAnalysis(job: JobOf<'analysis'>, s: ChildSettings, ctx: Ctx): Promise<unknown> {
   const root = await MediaRoot.open(s.mediaRoot);
   const [master, dub] = await Promise.all([root.resolveFile(job.master), root.resolveFile(job.dub)]);
+  // Taken before anything is read and compared after: a file replaced or rewritten while it is
+  // analysed (a copy still being written, a new version renamed over it) would give a result
+  // that describes neither version.
+  const before = await Promise.all([fingerprintFile(master.absolute), fingerprintFile(dub.absolute)]);
   const progress = monotonic((p: AnalysisProgress) => send({ type: 'progress', percent: p.percent, stage: p.stage }));
   const clock = new StageClock();
   progress({ stage: 'probe', percent: 0 });
   // Speech detection: on unless the worker is configured off or the job asks it off.
   const speech = s.inference.speechDetection && job.options.vad !== false ? await openSpeechBackend({ ...s.inference, logger: ctx.logger }) : null;
+  let out: unknown;
   try {
-    return await analyseWith(job, s, ctx, master.absolute, dub.absolute, speech, progress, clock);
+    out = await analyseWith(job, s, ctx, master.absolute, dub.absolute, before[0], speech, progress, clock);
   } finally {
     await speech?.close();
+  }
+  await assertUnchanged(job.master, master.absolute, before[0]);
+  await assertUnchanged(job.dub, dub.absolute, before[1]);
+  return out;
+}
+
+/** Throws MediaInputError 'input_changed' (named by its path in the media root) when the file is not what it was. */
+async function assertUnchanged(relative: string, absolute: string, was: FileFingerprint): Promise<void> {
+  const now = await fingerprintFile(absolute).catch((e: unknown) => (e as Error).message);
+  if (typeof now === 'string') throw new MediaInputError('input_changed', relative, `it can no longer be read (${now}); the result was discarded`);
+  if (now.size !== was.size || now.mtimeMs !== was.mtimeMs || now.headTailSha256 !== was.headTailSha256) {
+    throw new MediaInputError('input_changed', relative, `size ${was.size} -> ${now.size} bytes, modified ${new Date(was.mtimeMs).toISOString()} -> ${new Date(now.mtimeMs).toISOString()}; the result was discarded: submit it again`);
   }
 }
 
@@ -76,6 +93,7 @@ async function analyseWith(
   ctx: Ctx,
   masterPath: string,
   dubPath: string,
+  masterFingerprint: FileFingerprint,
   speech: Awaited<ReturnType<typeof openSpeechBackend>> | null,
   progress: (p: AnalysisProgress) => void,
   clock: StageClock,
@@ -96,9 +114,8 @@ async function analyseWith(
     fractions[i] = f;
     progress({ stage: 'decode', percent: Math.round(((40 * (fractions[0]! + fractions[1]!)) / 2) * 10) / 10 });
   };
-  const fp = await fingerprintFile(masterPath);
   const [m, d] = await Promise.all([
-    prepareMediaCached(cache, fp, mp, job.options.masterSelection, opts, report(0)),
+    prepareMediaCached(cache, masterFingerprint, mp, job.options.masterSelection, opts, report(0)),
     prepareMedia(dp, job.options.dubSelection, opts, report(1)),
   ]);
   ctx.logger.info({ masterCacheHit: m.cacheHit }, 'inputs decoded');

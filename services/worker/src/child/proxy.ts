@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_MAX_DURATION_SECONDS } from '@sync-analyzer/analysis';
 import { decodePcm, probeMedia, AbortedError, type AudioSelection, type MediaLogger, type MediaTools } from '@sync-analyzer/media';
 
 export const PROXY_RATE = 16_000;
@@ -32,6 +33,9 @@ export async function makeProxy(
     probe,
     selection: selection ?? { kind: 'auto' },
     sampleRate: PROXY_RATE,
+    // The same bound as the analysis: a header that under-states the duration cannot make the
+    // proxy decode unbounded.
+    maxSeconds: DEFAULT_MAX_DURATION_SECONDS,
     ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
     onProgress: (s) => ctx.onProgress?.(Math.min(0.7, (0.7 * s) / (probe.duration || Math.max(s, 1)))),
   });
