@@ -268,7 +268,7 @@ describe('broken and hostile media', () => {
     assert.equal((await fetch(`${s.api.url}/livez`)).status, 200);
     assert.equal((await fetch(`${s.api.url}/readyz`)).status, 200);
     assert.ok((await s.request('GET', '/health')).body.workers.length >= 1);
-    await until(async () => s.worker!.status().active.length === 0, 30_000, 'worker idle');
+    await until(async () => s.worker!.status().active.length === 0, 180_000, 'worker idle');
     const pids = [...s.spawned.values()].flat();
     assert.ok(pids.length > 20, `job processes seen: ${pids.length}`);
     await until(async () => pids.every((p) => !isAlive(p)), 10_000, 'every job process and ffmpeg gone');
