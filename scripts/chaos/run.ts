@@ -18,6 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SCENARIOS } from './scenarios/index.ts';
 import { closeAllStacks, removeMediaCache, setLogArchive, REPO_ROOT } from './stack.ts';
+import { cpuSecondsWithChildren } from './proc.ts';
 import { closingLine, formatDetails, formatMarkdown, formatTable, rowPassed, type ScenarioRow } from './table.ts';
 import type { Scenario, ScenarioContext } from './scenario.ts';
 
@@ -61,17 +62,21 @@ function failedRow(s: Scenario, error: string): ScenarioRow {
 
 async function runOne(s: Scenario, ctx: ScenarioContext, timeoutMs: number): Promise<ScenarioRow> {
   const t0 = performance.now();
+  const cpu0 = cpuSecondsWithChildren();
+  // CPU time of the scenario's processes (reaped ones): cpu / cores is its wall time on an idle
+  // machine at best, a figure that does not depend on what else the shared machine runs.
+  const cpu = () => ({ cpuSeconds: Math.round(cpuSecondsWithChildren() - cpu0), idleWallEstimateS: Math.round((cpuSecondsWithChildren() - cpu0) / os.cpus().length) });
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ScenarioTimeoutError(`did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     });
     const row = await Promise.race([s.run(ctx), timeout]);
-    return { ...row, durationSeconds: (performance.now() - t0) / 1000 };
+    return { ...row, extra: { ...row.extra, ...cpu() }, durationSeconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     const err = e as Error;
     ctx.log(`FAILED: ${err.name}: ${err.message}`);
-    return { ...failedRow(s, `${err.name}: ${err.message}`), durationSeconds: (performance.now() - t0) / 1000 };
+    return { ...failedRow(s, `${err.name}: ${err.message}`), extra: cpu(), durationSeconds: (performance.now() - t0) / 1000 };
   } finally {
     clearTimeout(timer);
     // A scenario that threw or timed out may have left its stack running.
@@ -136,12 +141,16 @@ async function main(): Promise<void> {
 
   const table = formatTable(rows);
   const details = formatDetails(rows);
-  console.log(`\n${table}\n\n${details}\n`);
+  const cpuTotal = rows.reduce((n, r) => n + (typeof r.extra.cpuSeconds === 'number' ? r.extra.cpuSeconds : 0), 0);
+  const wall = (performance.now() - t0) / 1000;
+  const timing = `wall ${wall.toFixed(0)} s; CPU ${cpuTotal} s on ${os.cpus().length} cores (idle-machine estimate ${Math.round(cpuTotal / os.cpus().length)} s); load average ${load0.map((l) => l.toFixed(1)).join(' ')} at start, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at end`;
+  console.log(`\n${table}\n\n${details}\n\n${timing}\n`);
   const meta = { command, startedAt, host: `${os.hostname()}, ${os.cpus().length} CPUs, load ${load0.map((l) => l.toFixed(2)).join(' ')}` };
   const json = {
     ...meta,
     bounded,
-    durationSeconds: (performance.now() - t0) / 1000,
+    durationSeconds: wall,
+    cpuSeconds: cpuTotal,
     loadAverage: { start: load0, end: os.loadavg() },
     logs: logsDir,
     rows,

@@ -59,7 +59,7 @@ export const workerSigkill: Scenario = {
         const done = accepted.filter((id) => !unfinished.has(id)).length;
         if (done >= accepted.length) break;
         if (done < (killLog.length + 1) * step) {
-          await sleep(300);
+          await sleep(1_000);
           continue;
         }
         // Alternate between the workers; a job already killed once is not the target again

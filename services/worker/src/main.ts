@@ -70,8 +70,9 @@ async function main(): Promise<void> {
     detail: () => ({ worker: service.status(), redisSettings: redisProblems }),
     checks: async () => {
       const st = service.status();
+      const answers = await service.redisAnswers(2_000);
       const checks: HealthCheck[] = [
-        { name: 'redis', ok: st.redis === 'ready', detail: st.redis },
+        { name: 'redis', ok: answers, detail: answers ? st.redis : `${st.redis}, no answer to PING within 2 s` },
         { name: 'queue', ok: st.running, detail: st.running ? 'workers running' : 'workers not running' },
         toolsOk,
         inferenceCheck,

@@ -234,6 +234,20 @@ export class WorkerService {
     };
   }
 
+  /**
+   * True when Redis answers a PING within timeoutMs. The connection's status alone stays 'ready'
+   * while a hung or paused Redis keeps the socket open without answering.
+   */
+  async redisAnswers(timeoutMs: number): Promise<boolean> {
+    if (this.connection.status !== 'ready') return false;
+    let timer: NodeJS.Timeout | undefined;
+    const ping = this.connection.ping().then(() => true, () => false);
+    const late = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), timeoutMs);
+    });
+    return Promise.race([ping, late]).finally(() => clearTimeout(timer));
+  }
+
   private async beat(): Promise<void> {
     await this.connection.set(this.keys.workerKey(this.id), JSON.stringify({ ...this.status(), heartbeatAt: new Date().toISOString() }), 'EX', 20);
   }
