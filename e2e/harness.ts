@@ -14,17 +14,8 @@ import { WorkerService, type WorkerServiceOptions } from '../services/worker/src
 import { ContractChecker } from './contract.ts';
 
 export { makeProgramme, makeDub, ff } from '../services/cli/src/testing/media-fixtures.ts';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort } from './net.ts';
+import { freePort } from './net.ts';
 
 export interface PrivateRedis {
   url: string;
@@ -251,4 +242,19 @@ export function spawnWorkerProcess(s: Stack, env: Record<string, string> = {}): 
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   return Object.assign(child, { output: () => out });
+}
+
+/**
+ * How many times the worker started the job, from its structured log ("job started", one per
+ * attempt), rather than from a stored attempts count derived from a queue snapshot.
+ */
+export function runsOf(s: Pick<Stack, 'logs'>, id: string): number {
+  return s.logs.filter((l) => {
+    try {
+      const o = JSON.parse(l) as { jobId?: string; message?: string };
+      return o.jobId === id && o.message === 'job started';
+    } catch {
+      return false;
+    }
+  }).length;
 }

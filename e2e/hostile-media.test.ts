@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mulberry32 } from '../shared/engine/src/prng.ts';
-import { startStack, makeProgramme, makeDub, ff, until, isAlive, type Stack } from './harness.ts';
+import { startStack, makeProgramme, makeDub, ff, until, isAlive, runsOf, type Stack } from './harness.ts';
 
 const OFFSET = 0.42;
 let s: Stack;
@@ -158,21 +158,6 @@ after(async () => {
   assert.deepEqual(s.contract.violations, [], 'responses that do not match the OpenAPI document');
 });
 
-/**
- * How many times the worker started the job, from its structured log ("job started", one per
- * attempt). The record's attempts column is not used for this: the API derives it from a
- * queue snapshot that can be taken just after the job finished, which then reads one more.
- */
-function runsOf(id: string): number {
-  return s.logs.filter((l) => {
-    try {
-      const o = JSON.parse(l) as { jobId?: string; message?: string };
-      return o.jobId === id && o.message === 'job started';
-    } catch {
-      return false;
-    }
-  }).length;
-}
 
 async function final(id: string, seconds = 240): Promise<any> {
   return until(async () => {
@@ -201,7 +186,7 @@ describe('broken and hostile media', () => {
       if (e.status === 'failed') {
         if (a.status !== 'failed' || a.error?.code !== e.code) problems.push(`${label}: expected failed/${e.code}, got ${a.status} ${JSON.stringify(a.error)} ${a.result?.reasons ?? ''}`);
         else {
-          if (runsOf(a.id) !== 1) problems.push(`${label}: bad input retried (${runsOf(a.id)} runs)`);
+          if (runsOf(s, a.id) !== 1) problems.push(`${label}: bad input retried (${runsOf(s, a.id)} runs)`);
           if (e.message && !e.message.test(a.error.message)) problems.push(`${label}: message ${JSON.stringify(a.error.message)} does not match ${e.message}`);
           if (!a.error.message.includes(c.name)) problems.push(`${label}: message does not name the file: ${a.error.message}`);
         }
@@ -254,7 +239,7 @@ describe('broken and hostile media', () => {
     assert.equal(a.status, 'failed', `${a.status} ${a.offset_seconds}`);
     assert.equal(a.error.code, 'input_changed', JSON.stringify(a.error));
     assert.match(a.error.message, /long-dub\.wav: the file changed while it was being analysed/);
-    assert.equal(runsOf(id), 1, 'not retried');
+    assert.equal(runsOf(s, id), 1, 'not retried');
     assert.equal(a.result, null, 'no result stored for a file that changed under it');
     // Submitted again, the new content gets its own fingerprints and its own, right, answer.
     const again = await s.request('POST', '/api/v1/analyses?wait=240', { master: 'long-master.wav', dub: 'long-dub.wav' });

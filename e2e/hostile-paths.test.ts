@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, makeProgramme, makeDub, until, type Stack } from './harness.ts';
+import { startStack, makeProgramme, makeDub, until, runsOf, type Stack } from './harness.ts';
 
 const OFFSET = 0.37;
 let s: Stack;
@@ -145,21 +145,6 @@ function assertNoLeak(c: Case, text: string): void {
   if (!path.isAbsolute(c.path)) assert.ok(!text.includes(outside) && !text.includes(s.dir), `${JSON.stringify(c.path)}: the answer names a server path: ${text}`);
 }
 
-/**
- * How many times the worker started the job, from its structured log ("job started", one per
- * attempt). The record's attempts column is not used for this: the API derives it from a
- * queue snapshot that can be taken just after the job finished, which then reads one more.
- */
-function runsOf(id: string): number {
-  return s.logs.filter((l) => {
-    try {
-      const o = JSON.parse(l) as { jobId?: string; message?: string };
-      return o.jobId === id && o.message === 'job started';
-    } catch {
-      return false;
-    }
-  }).length;
-}
 
 async function analysisCount(): Promise<number> {
   return (await s.request('GET', '/api/v1/analyses?limit=1')).body.total;
@@ -240,7 +225,7 @@ describe('paths leaving the root, and things that are not files', () => {
       const a = (await s.request('GET', `/api/v1/analyses/${sub.body.analysis.id}?wait=120`)).body.analysis;
       assert.equal(a.status, 'failed', JSON.stringify(a));
       assert.equal(a.error.code, 'outside_root', JSON.stringify(a.error));
-      assert.equal(runsOf(a.id), 1, 'refused once, not retried');
+      assert.equal(runsOf(s, a.id), 1, 'refused once, not retried');
       assert.equal(a.result, null);
     } finally {
       if (!s.worker) await s.startWorker();

@@ -65,16 +65,8 @@ export async function until<T>(fn: () => Promise<T | null | undefined | false> |
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+import { freePort } from '../../e2e/net.ts';
+export { freePort };
 
 export interface ExitInfo {
   code: number | null;
