@@ -105,6 +105,45 @@ describe('no lost reports', () => {
     }
   });
 
+  test('a worker that loses its job lock stops the job at once: it never runs twice concurrently', async () => {
+    const healthPort = await freePort();
+    const proc = spawnWorkerProcess(s, { JOB_LOCK_SECONDS: '2', WORKER_HEALTH_PORT: String(healthPort) });
+    const redis = new Redis(s.redis.url);
+    let id = '';
+    try {
+      await until(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => null))?.status === 200, 30_000, 'worker ready');
+      const sub = await s.request('POST', '/api/v1/analyses', { master: 'long-master.wav', dub: 'long-dub.wav', options: { frameRate: '24' } });
+      id = sub.body.analysis.id as string;
+      await until(async () => (await get(id)).status === 'running', 30_000, 'running');
+      const jobChildren = await until(async () => {
+        const c = childrenOf(proc.pid!);
+        return c.length ? c : null;
+      }, 10_000, 'job child');
+      // What a lock that expired while the worker was stalled (or was taken by the stalled-job
+      // check) looks like to the worker at its next renewal.
+      assert.equal(await redis.del(`${s.config.queuePrefix}:analysis:${id}:lock`), 1);
+      await until(async () => /the job lock was lost/.test(proc.output()), 10_000, 'lock loss noticed');
+      await until(async () => jobChildren.every((p) => !isAlive(p)), 10_000, 'job child stopped');
+      assert.equal(proc.exitCode, null, 'the worker itself keeps running');
+    } finally {
+      proc.kill('SIGKILL');
+      redis.disconnect();
+    }
+    // The stalled-job check hands the job to a fresh worker; one report in the end.
+    await s.startWorker({ lockDurationMs: 2_000, stalledIntervalMs: 1_000 });
+    try {
+      const rec = await until(async () => {
+        const a = await get(id);
+        return a.status === 'completed' ? a : null;
+      }, 120_000, 'completed after the lock loss');
+      assert.ok(Math.abs(rec.offset_seconds - 0.7) < 0.001);
+      const list = await s.request('GET', `/api/v1/analyses?file=long-dub&limit=50`);
+      assert.equal(list.body.items.filter((a: any) => a.id === id).length, 1, 'one record');
+    } finally {
+      await s.stopWorker();
+    }
+  });
+
   test('SIGTERM: the worker hands its running job back within the deadline and exits; the job completes elsewhere', async () => {
     const healthPort = await freePort();
     const proc = spawnWorkerProcess(s, { SHUTDOWN_DEADLINE_SECONDS: '1', WORKER_HEALTH_PORT: String(healthPort) });
@@ -145,5 +184,32 @@ describe('no lost reports', () => {
     await until(async () => (await s.request('GET', '/readyz')).status === 200, 20_000, 'ready again');
     const again = await s.request('POST', '/api/v1/analyses', { master: 'master.wav', dub: 'dub.wav', options: { frameRate: '30' } });
     assert.equal(again.status, 202, again.text);
+  });
+
+  test('Redis paused (socket open, no answers): health says degraded and submissions get 503, each within seconds; then healthy by itself', async () => {
+    await until(async () => (await s.request('GET', '/readyz')).status === 200, 20_000, 'ready before');
+    s.redis.process.kill('SIGSTOP');
+    try {
+      const timed = async (fn: () => Promise<any>) => {
+        const t0 = performance.now();
+        const r = await fn();
+        return { r, ms: performance.now() - t0 };
+      };
+      const health = await timed(() => s.request('GET', '/health'));
+      assert.equal(health.r.status, 503);
+      assert.equal(health.r.body.status, 'degraded');
+      assert.equal(health.r.body.checks.find((c: any) => c.name === 'redis').ok, false);
+      assert.ok(health.ms < 6_000, `/health took ${Math.round(health.ms)} ms`);
+      const ready = await timed(() => s.request('GET', '/readyz'));
+      assert.equal(ready.r.status, 503);
+      assert.ok(ready.ms < 6_000, `/readyz took ${Math.round(ready.ms)} ms`);
+      const sub = await timed(() => s.request('POST', '/api/v1/analyses', { master: 'master.wav', dub: 'dub.wav', options: { frameRate: '50' } }));
+      assert.equal(sub.r.status, 503, sub.r.text);
+      assert.ok(sub.ms < 6_000, `submission took ${Math.round(sub.ms)} ms`);
+      assert.equal((await s.request('GET', '/livez')).status, 200);
+    } finally {
+      s.redis.process.kill('SIGCONT');
+    }
+    await until(async () => (await s.request('GET', '/health')).body.status === 'ok', 30_000, 'healthy again');
   });
 });

@@ -189,7 +189,12 @@ test('authenticated work: header key, session cookie; a batch whose webhook is s
   assert.equal(batch.status, 201, batch.text);
   await until(async () => deliveries.length >= 2, 180_000, 'webhook delivered after one failure');
   assert.deepEqual(deliveries.map((d) => d.valid), [true, true], 'every delivery is signed with WEBHOOK_SECRET');
-  const b = (await call('GET', `/api/v1/batches/${batch.body.batch.id}`)).body.batch;
+  // The receiver sees the request before the API has read its 200 and stored the outcome.
+  let b: any;
+  await until(async () => {
+    b = (await call('GET', `/api/v1/batches/${batch.body.batch.id}`)).body.batch;
+    return b.webhook.status !== 'pending';
+  }, 30_000, 'webhook outcome stored');
   assert.equal(b.webhook.status, 'delivered');
 });
 

@@ -115,6 +115,8 @@ export interface ServiceProcessOptions {
   healthBase: string;
   /** Run under `nice -n N` (nice execs node: the pid is node's). */
   nice?: number;
+  /** Pin the process and its children to these CPUs (`taskset -c`, which execs too). */
+  cpus?: number[];
   onLine?: (line: LogLine) => void;
 }
 
@@ -154,9 +156,16 @@ export class ServiceProcess {
   start(): void {
     if (this.child && this.exit === null) throw new StackStartError(`${this.name} is already running (pid ${this.child.pid})`);
     this.out ??= createWriteStream(this.opts.logFile, { flags: 'a' });
-    const nodeArgs = ['--import', TSX, this.opts.entry];
-    const [cmd, args] = this.opts.nice !== undefined ? ['nice', ['-n', String(this.opts.nice), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
-    const child = spawn(cmd, args, { cwd: this.opts.cwd, env: this.opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // nice and taskset both exec what follows them: the pid stays node's.
+    const argv = [
+      ...(this.opts.cpus?.length ? ['taskset', '-c', this.opts.cpus.join(',')] : []),
+      ...(this.opts.nice !== undefined ? ['nice', '-n', String(this.opts.nice)] : []),
+      process.execPath,
+      '--import',
+      TSX,
+      this.opts.entry,
+    ];
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: this.opts.cwd, env: this.opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.exit = null;
     this.starts++;
@@ -578,6 +587,8 @@ export interface ChaosStackOptions {
   database?: 'sqlite' | 'postgres';
   /** Run the workers under `nice -n N` (e.g. 10 while measuring the API). */
   workerNice?: number;
+  /** CPUs for the n-th worker (0-based), e.g. one core each to stand for separate hosts. */
+  workerCpus?: (index: number) => number[] | undefined;
   /** JOB_LOCK_SECONDS (default 4): a killed worker's job is re-run after about this long. */
   jobLockSeconds?: number;
   /** SHUTDOWN_DEADLINE_SECONDS (default 10). */
@@ -770,6 +781,7 @@ export class ChaosStack {
       logFile: path.join(this.logDir, `${name}.log`),
       healthBase: `http://127.0.0.1:${port}`,
       ...(this.opts.workerNice !== undefined ? { nice: this.opts.workerNice } : {}),
+      ...(this.opts.workerCpus?.(this.workers.length) ? { cpus: this.opts.workerCpus(this.workers.length)! } : {}),
       onLine: (l) => this.onLine(l),
     });
   }

@@ -13,6 +13,17 @@ export interface Check {
   detail: string;
 }
 
+/** How long one health probe waits for Redis, the database or the disk. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+function withinTimeout<T>(p: Promise<T>, ms = PROBE_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export class HealthService {
   shuttingDown = false;
   private tools: Check = { name: 'ffmpeg', ok: false, detail: 'not checked yet' };
@@ -38,7 +49,7 @@ export class HealthService {
   async checks(): Promise<Check[]> {
     const timed = async (name: string, fn: () => Promise<string>): Promise<Check> => {
       try {
-        const detail = await Promise.race([fn(), new Promise<string>((_, rej) => setTimeout(() => rej(new Error('no answer within 2 s')), 2000).unref())]);
+        const detail = await withinTimeout(fn());
         return { name, ok: true, detail };
       } catch (e) {
         return { name, ok: false, detail: (e as Error).message };
@@ -87,10 +98,12 @@ export class HealthService {
   }
 
   async detail(): Promise<Record<string, unknown>> {
+    // A paused or hung Redis keeps its socket open and never answers: every Redis read here is
+    // bounded, so /health answers "degraded" instead of hanging.
     const [checks, workers, counts] = await Promise.all([
       this.checks(),
-      this.workers().catch(() => []),
-      Promise.all(Object.entries(this.queues.queues).map(async ([k, q]) => [k, await q.getJobCounts().catch(() => null)] as const)),
+      withinTimeout(this.workers()).catch(() => []),
+      Promise.all(Object.entries(this.queues.queues).map(async ([k, q]) => [k, await withinTimeout(q.getJobCounts()).catch(() => null)] as const)),
     ]);
     const ok = !this.shuttingDown && checks.every((c) => c.ok);
     return {

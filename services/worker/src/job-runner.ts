@@ -27,7 +27,7 @@ export class JobChildError extends Error {
 
 export class JobStoppedError extends Error {
   override readonly name = 'JobStoppedError';
-  constructor(readonly reason: 'cancelled' | 'timed_out' | 'shutdown', message: string) {
+  constructor(readonly reason: 'cancelled' | 'timed_out' | 'shutdown' | 'lock_lost', message: string) {
     super(message);
   }
 }

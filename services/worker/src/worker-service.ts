@@ -99,6 +99,11 @@ export class WorkerService {
         autorun: true,
       });
       worker.on('error', (err) => this.opts.logger.warn({ err, kind }, 'queue worker error'));
+      // A lock this process could not renew has expired or been taken: the stalled-job check
+      // gives the job to another worker, so running on here would run it twice at once.
+      worker.on('lockRenewalFailed', (jobIds) => {
+        for (const jobId of jobIds) this.stopLocal(jobId, new JobStoppedError('lock_lost', 'the job lock was lost; another worker runs it'));
+      });
       this.workers.push(worker);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
@@ -164,6 +169,9 @@ export class WorkerService {
       log.warn({ reason: e.reason }, 'job stopped');
       // Shutdown: the job goes back to the queue (another worker or the next start runs it).
       if (e.reason === 'shutdown') return new Error(failureReason('shutdown', e.message));
+      // Not ours any more: BullMQ cannot record this outcome (the lock is gone) and the attempt
+      // that holds the lock decides the job.
+      if (e.reason === 'lock_lost') return new Error(failureReason('lock_lost', e.message));
       return new UnrecoverableError(failureReason(e.reason, e.message));
     }
     if (e instanceof JobChildError) {
@@ -209,10 +217,14 @@ export class WorkerService {
 
   /** Stops a job this process is running (cancel request or shutdown). */
   cancelLocal(jobId: string, why: string): boolean {
+    return this.stopLocal(jobId, new JobStoppedError('cancelled', why));
+  }
+
+  private stopLocal(jobId: string, reason: JobStoppedError): boolean {
     const a = this.active.get(jobId);
     if (!a) return false;
-    this.opts.logger.info({ jobId, why }, 'stopping job');
-    a.controller.abort(new JobStoppedError('cancelled', why));
+    this.opts.logger.info({ jobId, why: reason.message, reason: reason.reason }, 'stopping job');
+    a.controller.abort(reason);
     return true;
   }
 
