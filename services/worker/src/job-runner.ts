@@ -5,6 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Job } from '@sync-analyzer/platform';
 import type { ChildMessage, ChildSettings, ParentMessage, SerializedError } from './child/messages.ts';
+import { keepSessionPriority } from './session-priority.ts';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child/job-child.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -57,6 +58,7 @@ export function runJobInChild(job: Job, opts: RunOptions): RunningChild {
     env: childEnv(process.env),
   });
   const pid = child.pid!;
+  keepSessionPriority(pid);
   opts.onSpawn?.(pid);
   const result = new Promise<unknown>((resolve, reject) => {
     let outcome: { ok: true; value: unknown } | { ok: false; error: Error } | null = null;
