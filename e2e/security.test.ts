@@ -328,6 +328,10 @@ test('keys only in the Authorization header; wrong keys are limited per address 
   const stillLimited = await call('GET', '/api/v1/analyses', { key: GUESSED });
   assert.equal(stillLimited.status, 429);
   assert.equal(stillLimited.body.error.code, 'rate_limited');
+  // Another client behind a trusted proxy (TRUST_PROXY=loopback, the default: the test's
+  // requests come from 127.0.0.1) is counted under its own forwarded address.
+  const viaProxy = await call('GET', '/api/v1/analyses', { key: GUESSED, headers: { 'x-forwarded-for': '203.0.113.9' } });
+  assert.equal(viaProxy.status, 401, 'a forwarded client has its own budget');
   // The same address with a valid key, or without any key, is not refused by that limit.
   assert.equal((await call('GET', '/api/v1/analyses?limit=1')).status, 200);
   assert.equal((await call('GET', '/api/v1/analyses?limit=1', { key: null })).status, 401);

@@ -44,6 +44,15 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ SSE_MAX_SUBSCRIBERS: '6' }).sseMaxSubscribers, 6);
     assert.throws(() => loadConfig({ SSE_MAX_SUBSCRIBERS: '0' }), /SSE_MAX_SUBSCRIBERS/);
   });
+  test('TRUST_PROXY: loopback by default; none, hop counts, address lists; a bad value named', () => {
+    assert.deepEqual(loadConfig({}).trustProxy, ['loopback']);
+    assert.equal(loadConfig({ TRUST_PROXY: 'none' }).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8 , 192.168.1.7' }).trustProxy, ['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
+    for (const bad of ['0', '11', 'everyone', '10.0.0.0/33', '10.0.0/8', 'true', 'fd00::/129', ',']) {
+      assert.throws(() => loadConfig({ TRUST_PROXY: bad }), (e: unknown) => e instanceof ConfigError && /TRUST_PROXY/.test(e.message), bad);
+    }
+  });
   test('a password in a refused URL is not echoed', () => {
     assert.throws(
       () => loadConfig({ DATABASE_URL: 'mysql://user:S3cretPw@db/z' }),

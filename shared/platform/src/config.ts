@@ -1,6 +1,7 @@
 // The service's one typed configuration: read from the environment once at start, validated
 // with zod, failing with a message that names every bad variable. An empty variable counts as
 // unset (compose files and .env templates leave many empty).
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -62,9 +63,41 @@ export const Env = z.object({
   JOB_LOCK_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   /** Lifetime of a browser session cookie (hours). */
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
+  /**
+   * Which peers' X-Forwarded-For/-Proto the API believes (client address for rate limits, https
+   * for Secure cookies): "loopback" (a proxy on this host, the default), "none", a hop count, or
+   * a comma list of addresses/CIDRs and the names loopback, linklocal, uniquelocal.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .refine((v) => parseTrustProxy(v) !== undefined, 'use loopback, none, a hop count 1-10, or a comma list of addresses/CIDRs (loopback, linklocal, uniquelocal allowed)'),
   /** Open event streams (SSE) per API process, all event routes together; past it 503 too_many_subscribers. */
   SSE_MAX_SUBSCRIBERS: z.coerce.number().int().min(1).max(100_000).default(200),
 });
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** TRUST_PROXY as Express's "trust proxy" value: false, a hop count or a list; undefined when invalid. */
+export function parseTrustProxy(value: string): false | number | string[] | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'none' || v === 'false') return false;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    return hops >= 1 && hops <= 10 ? hops : undefined;
+  }
+  const parts = v.split(',').map((x) => x.trim()).filter(Boolean);
+  if (parts.length === 0) return undefined;
+  const valid = (x: string) => {
+    if (PROXY_NAMES.has(x)) return true;
+    const [addr, bits, ...rest] = x.split('/');
+    const family = isIP(addr ?? '');
+    if (!family || rest.length) return false;
+    if (bits === undefined) return true;
+    return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  };
+  return parts.every(valid) ? parts : undefined;
+}
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -95,6 +128,7 @@ export interface Config {
   sessionTtlMs: number;
   jobLockMs: number;
   sseMaxSubscribers: number;
+  trustProxy: false | number | string[];
   inference: { speechDetection: boolean; provider: 'cpu' | 'cuda'; allowCpuFallback: boolean; modelDir: string | null; threads: number | null };
 }
 
@@ -158,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     jobLockMs: e.JOB_LOCK_SECONDS * 1000,
     sseMaxSubscribers: e.SSE_MAX_SUBSCRIBERS,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY)!,
     inference: { speechDetection: e.SPEECH_DETECTION, provider: e.INFERENCE_PROVIDER, allowCpuFallback: e.INFERENCE_ALLOW_CPU_FALLBACK, modelDir: e.MODEL_DIR ?? null, threads: e.INFERENCE_THREADS ?? null },
   };
 }

@@ -37,7 +37,8 @@ export interface BuiltApp {
 export function buildApp(ctx: ApiContext): BuiltApp {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Whose X-Forwarded-For/-Proto to believe (rate limits per client, Secure cookies): TRUST_PROXY.
+  app.set('trust proxy', ctx.config.trustProxy);
 
   // Request id and one structured log line per request (ids as fields).
   app.use((req, res, next) => {
