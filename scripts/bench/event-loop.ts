@@ -1,6 +1,6 @@
 // Event-loop isolation of speech detection: perf_hooks.monitorEventLoopDelay while idle (the
 // baseline), while VadWorker (Silero in a worker thread, as the CLI and the worker service run it)
-// processes a 5-minute 16 kHz signal, and, for contrast, while SileroVad runs the same signal on
+// processes a 5-minute signal at the model's rate, and, for contrast, while SileroVad runs the same signal on
 // the main thread. All in one process, one after the other. Reported, not asserted: the figures
 // depend on the machine and its load.
 //
@@ -43,7 +43,7 @@ export interface EventLoopReport {
 }
 
 /**
- * A deterministic test signal at 16 kHz: a few espeak-ng sentences repeated with pauses over
+ * A deterministic test signal at the model's rate: a few espeak-ng sentences repeated with pauses over
  * low-level noise (the model's cost does not depend on the content, but the speech it finds shows
  * that it ran on something speech-like).
  */
@@ -149,7 +149,7 @@ export function formatEventLoop(r: EventLoopReport): string {
   const rows = r.phases.map((p) => `  ${p.label.padEnd(48)} p50 ${p.p50Ms.toFixed(2).padStart(7)}  p99 ${p.p99Ms.toFixed(2).padStart(7)}  max ${p.maxMs.toFixed(2).padStart(8)} ms` +
     `  (${p.samples} samples over ${p.seconds.toFixed(1)} s${p.speechSeconds !== null ? `, ${p.speechSeconds.toFixed(0)} s speech found` : ''})`);
   return [
-    `event-loop delay beyond the ${LOOP_RESOLUTION_MS} ms sampling period, ${r.signalSeconds} s of 16 kHz audio, ${r.model} on ${r.provider}:`,
+    `event-loop delay beyond the ${LOOP_RESOLUTION_MS} ms sampling period, ${r.signalSeconds} s of ${VAD_SAMPLE_RATE / 1000} kHz audio, ${r.model} on ${r.provider}:`,
     ...rows,
   ].join('\n');
 }

@@ -1,9 +1,10 @@
-// Speech detection while decoding: the decoder's 16 kHz side output is cut into blocks that a
+// Speech detection while decoding: the decoder's side output (8 kHz, the rate the model runs at) is cut into blocks that a
 // voice-activity model (in a worker thread: ONNX Runtime's run() blocks) processes while the
 // decode goes on, so memory stays at a few blocks and little time is added at the end.
 import type { SpeechSegment } from '@sync-analyzer/engine';
 
-export const SPEECH_RATE = 16_000;
+/** The speech model's input rate (the backend is opened at this rate). */
+export const SPEECH_RATE = 8_000;
 
 /** What the analysis needs from a speech model (see @sync-analyzer/inference's VadWorker). */
 export interface SpeechBackend {
@@ -20,7 +21,7 @@ export interface SpeechStream {
   finish(): Promise<{ segments: SpeechSegment[]; seconds: number }>;
 }
 
-/** Eight minutes per block (31 MB): each block starts the model afresh with about 5 s of warm-up per stream, so long blocks keep the run() calls few (batching inside the model). */
+/** Eight minutes per block (15 MB at 8 kHz): each block starts the model afresh with about 5 s of warm-up per stream, so long blocks keep the run() calls few (batching inside the model). */
 const BLOCK_SAMPLES = 480 * SPEECH_RATE;
 /** Blocks waiting for or in the model per file; beyond this the decoder is held back. */
 const MAX_IN_FLIGHT = 2;

@@ -2,7 +2,7 @@
 // One per process run (CLI) or per job (worker child); closed when the work is done.
 import { availableParallelism } from 'node:os';
 import { VadWorker, type InferenceLogger } from '@sync-analyzer/inference';
-import type { SpeechBackend } from './speech.ts';
+import { SPEECH_RATE, type SpeechBackend } from './speech.ts';
 
 export interface SpeechBackendOptions {
   provider: 'cpu' | 'cuda';
@@ -32,6 +32,7 @@ export async function openSpeechBackend(o: SpeechBackendOptions): Promise<Speech
         allowCpuFallback: o.allowCpuFallback,
         ...(o.modelDir ? { modelDir: o.modelDir } : {}),
         threads,
+        sampleRate: SPEECH_RATE,
         logger: o.logger,
       }),
     ),

@@ -49,10 +49,38 @@ test('info reports provider, model version, hash and warm-up', () => {
   const info = vad.info();
   assert.equal(info.provider, 'cpu');
   assert.equal(info.requestedProvider, 'cpu');
-  assert.equal(info.model, 'silero-vad v6.2 16k op15');
-  assert.equal(info.modelFile, 'silero_vad_16k_op15.onnx');
-  assert.equal(info.sha256, '7ed98ddbad84ccac4cd0aeb3099049280713df825c610a8ed34543318f1b2c49');
+  assert.equal(info.model, 'silero-vad v6.2 @ 8 kHz');
+  assert.equal(info.modelFile, 'silero_vad.onnx');
+  assert.equal(info.sampleRate, 8000);
+  assert.equal(info.sha256, '1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3');
   assert.ok(info.warmupMs > 0 && info.loadMs > 0);
+});
+
+test('the 16 kHz path: the same speech at 16 kHz gives the same lines; the 16 kHz-only build is refused at 8 kHz', async () => {
+  const at16 = await SileroVad.open({ provider: 'cpu', threads: 1, sampleRate: 16000, logger: nullLogger });
+  try {
+    // Linear upsampling is enough for the model (speech band below 4 kHz either way).
+    const up = new Float32Array(prog.pcm.length * 2);
+    for (let i = 0; i < prog.pcm.length; i++) {
+      const a = prog.pcm[i]!;
+      const b = prog.pcm[Math.min(i + 1, prog.pcm.length - 1)]!;
+      up[2 * i] = a;
+      up[2 * i + 1] = (a + b) / 2;
+    }
+    const [r8, r16] = [await vad.detect(prog.pcm), await at16.detect(up)];
+    assert.equal(r16.frameSeconds, 0.032);
+    assert.equal(at16.info().model, 'silero-vad v6.2 @ 16 kHz');
+    for (const g of prog.regions.filter((x) => x.kind === 'speech')) {
+      const a = r8.segments.filter((s) => s.end > g.start && s.start < g.end);
+      const b = r16.segments.filter((s) => s.end > g.start && s.start < g.end);
+      assert.ok(a.length > 0 && b.length > 0, `speech at ${g.start} found at both rates`);
+      assert.ok(Math.abs(a[0]!.start - b[0]!.start) <= 0.1, `start ${a[0]!.start} vs ${b[0]!.start}`);
+      assert.ok(Math.abs(a.at(-1)!.end - b.at(-1)!.end) <= 0.1, `end ${a.at(-1)!.end} vs ${b.at(-1)!.end}`);
+    }
+  } finally {
+    await at16.close();
+  }
+  await assert.rejects(SileroVad.open({ provider: 'cpu', threads: 1, modelFile: 'silero_vad_16k_op15.onnx', logger: nullLogger }), /takes 16000 Hz, not 8000 Hz/);
 });
 
 test('generated programme: speech found at its known times; silence, music and noise are not speech', async () => {
@@ -74,7 +102,9 @@ test('generated programme: speech found at its known times; silence, music and n
       const iou = inter / union;
       assert.ok(iou >= 0.8, `speech ${g.start.toFixed(2)}-${g.end.toFixed(2)}: IoU ${iou.toFixed(3)}`);
       assert.ok(Math.abs(hits[0]!.start - g.start) <= 0.15, `start ${hits[0]!.start} vs ${g.start}`);
-      assert.ok(Math.abs(hits.at(-1)!.end - g.end) <= 0.15, `end ${hits.at(-1)!.end} vs ${g.end}`);
+      // Ends come late by the model's release (at 8 kHz measured 0.10-0.15 s after the trimmed
+      // end of the recording, the 30 ms pad included); master and dub share it in the QC.
+      assert.ok(hits.at(-1)!.end - g.end >= -0.05 && hits.at(-1)!.end - g.end <= 0.2, `end ${hits.at(-1)!.end} vs ${g.end}`);
       assert.ok(hits.every((s) => s.prob > 0.6), 'speech segments carry a high mean probability');
     } else {
       const speech = coveredSeconds(r.segments, g.start, g.end);
@@ -175,7 +205,8 @@ function compareSegments(a: VadResult, b: VadResult): SegmentComparison {
 function assertSameSpeech(m: SegmentComparison): void {
   const slack = Math.max(1, Math.floor(m.otherCount * 0.03));
   assert.ok(Math.abs(m.count - m.otherCount) <= slack, `${m.count} vs ${m.otherCount} segments`);
-  assert.ok(m.matched >= m.count - slack, `${m.matched} of ${m.count} segments matched within a frame`);
+  // One split that differs leaves two segments (its halves) without a partner.
+  assert.ok(m.matched >= m.count - 2 * slack, `${m.matched} of ${m.count} segments matched within a frame`);
   assert.ok(Math.abs(m.speech - m.otherSpeech) <= 0.01 * m.otherSpeech, `speech ${m.speech} s vs ${m.otherSpeech} s`);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Test helpers (not exported from the package): a ~40 s 16 kHz programme built with
+ * Test helpers (not exported from the package): a ~40 s programme at the model's rate built with
  * espeak-ng and ffmpeg (silence / speech / music / noise at known times), decoded to
  * Float32 through an ffmpeg pipe.
  */
@@ -7,10 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { VAD_SAMPLE_RATE } from './silero-vad.ts';
 
 export const FFMPEG = '/usr/bin/ffmpeg';
 export const ESPEAK = 'espeak-ng';
-export const SR = 16000;
+export const SR = VAD_SAMPLE_RATE;
 
 export async function makeTempDir(prefix = 'inference-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
@@ -34,7 +35,7 @@ export function ff(args: string[]): Promise<Buffer> {
   return exec(FFMPEG, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args]);
 }
 
-/** Mono 16 kHz float PCM of any file, through an ffmpeg f32le pipe. */
+/** Mono float PCM at SR of any file, through an ffmpeg f32le pipe. */
 export async function decodeF32(file: string): Promise<Float32Array> {
   const buf = await ff(['-i', file, '-ac', '1', '-ar', String(SR), '-f', 'f32le', 'pipe:1']);
   // Copy: the pipe's Buffer may sit at an unaligned offset of a shared pool.
@@ -45,7 +46,7 @@ export async function decodeF32(file: string): Promise<Float32Array> {
 
 const WAV_OUT = ['-ac', '1', '-ar', String(SR), '-c:a', 'pcm_s16le'];
 
-/** espeak-ng speech, resampled to 16 kHz and trimmed so the file starts and ends on speech. */
+/** espeak-ng speech, resampled to SR and trimmed so the file starts and ends on speech. */
 export async function makeSpeech(file: string, text: string, voice: string, wpm = 160): Promise<void> {
   const raw = `${file}.espeak.wav`;
   await exec(ESPEAK, ['-v', voice, '-s', String(wpm), '-w', raw, text]);
@@ -88,7 +89,7 @@ export interface Programme {
 
 /**
  * ~40 s: silence, speech, silence, music, silence, speech, silence, noise, silence,
- * speech, silence. Pieces are 16 kHz PCM WAVs joined with ffmpeg's concat demuxer, so the
+ * speech, silence. Pieces are PCM WAVs at SR joined with ffmpeg's concat demuxer, so the
  * region boundaries are exact sample counts.
  */
 export async function buildProgramme(dir: string): Promise<Programme> {

@@ -6,7 +6,7 @@ import { ModelMissingError, ProviderUnavailableError, VadWorkerError } from './e
 import { nullLogger } from './logger.ts';
 import { SileroVad } from './silero-vad.ts';
 import type { VadResult } from './silero-vad.ts';
-import { buildProgramme, capturingLogger, makeTempDir, repeatTo } from './test-fixtures.ts';
+import { SR, buildProgramme, capturingLogger, makeTempDir, repeatTo } from './test-fixtures.ts';
 import type { Programme } from './test-fixtures.ts';
 import { VadWorker } from './vad-thread.ts';
 
@@ -62,8 +62,8 @@ test('the worker gives the same result as SileroVad in the main thread, and take
 });
 
 test('requests run concurrently and each gets its own answer', async () => {
-  const a = prog.pcm.slice(0, 16000 * 10);
-  const b = prog.pcm.slice(16000 * 18, 16000 * 28);
+  const a = prog.pcm.slice(0, SR * 10);
+  const b = prog.pcm.slice(SR * 18, SR * 28);
   const [ra, rb] = await Promise.all([worker.detect(a.slice()), worker.detect(b.slice())]);
   assert.deepEqual(ra.probs, (await local.detect(a)).probs);
   assert.deepEqual(rb.probs, (await local.detect(b)).probs);
@@ -112,7 +112,7 @@ test('event-loop delay: idle vs inference in the worker vs inference in the main
   const threaded = await measure(async () => (inWorker = await worker.detect(pcm.slice())));
   const blocking = await measure(async () => (inMain = await local.detect(pcm)));
   console.log(
-    `# event-loop delay (5 ms sampling interval included), ${(pcm.length / 16000 / 60).toFixed(0)} min of audio ` +
+    `# event-loop delay (5 ms sampling interval included), ${(pcm.length / SR / 60).toFixed(0)} min of audio ` +
       `(${inWorker!.stats.runs} run() calls of ${inWorker!.stats.streams} streams):`,
   );
   console.log(`#   idle baseline:       ${idle}`);

@@ -35,7 +35,7 @@ export interface DecodeOptions {
   onSamples?: (pcm: Int16Array, count: number) => void;
   /**
    * A second mono s16 output of the same audio at another rate, streamed chunk by chunk (not
-   * kept): one decode feeds the engine and, e.g., speech detection at 16 kHz.
+   * kept): one decode feeds the engine and, e.g., speech detection.
    */
   extraOutput?: ExtraOutput;
   /**
