@@ -26,7 +26,7 @@ import {
   DEFAULT_DIALOGUE_PARAMS,
   FRAME_RATES,
 } from '@sync-analyzer/engine';
-import { speechStream, SPEECH_RATE, type SpeechBackend } from './speech.ts';
+import { speechStream, type SpeechBackend } from './speech.ts';
 import {
   decodePcm,
   AbortedError,
@@ -168,7 +168,7 @@ export async function prepareMedia(
   const extractor = new FeatureExtractor(rate, featureParams, Math.ceil(((probe.duration ?? 60) + 1) / featureParams.hopSeconds));
   const speech = opts.speech ? speechStream(opts.speech) : null;
   const decoded = await decodePcm(probe.path, {
-    ...(speech ? { extraOutput: { sampleRate: SPEECH_RATE, onChunk: (c: Int16Array) => speech.push(c) } } : {}),
+    ...(speech && opts.speech ? { extraOutput: { sampleRate: opts.speech.info().sampleRate, onChunk: (c: Int16Array) => speech.push(c) } } : {}),
     tools: opts.tools,
     logger: opts.logger,
     probe,

@@ -3,7 +3,7 @@
 // decode goes on, so memory stays at a few blocks and little time is added at the end.
 import type { SpeechSegment } from '@sync-analyzer/engine';
 
-/** The speech model's input rate (the backend is opened at this rate). */
+/** The speech model's default input rate: the analysis rate, where the model costs half of 16 kHz. */
 export const SPEECH_RATE = 8_000;
 
 /** What the analysis needs from a speech model (see @sync-analyzer/inference's VadWorker). */
@@ -11,7 +11,7 @@ export interface SpeechBackend {
   detect(pcm: Float32Array): Promise<{ segments: SpeechSegment[] }>;
   /** Wall seconds so far during which the model had work (blocks of both files share it). */
   busySeconds(): number;
-  info(): { provider: string; model: string; sha256: string; warmupMs: number };
+  info(): { provider: string; model: string; sha256: string; warmupMs: number; sampleRate: number };
 }
 
 export interface SpeechStream {
@@ -21,14 +21,16 @@ export interface SpeechStream {
   finish(): Promise<{ segments: SpeechSegment[]; seconds: number }>;
 }
 
-/** Eight minutes per block (15 MB at 8 kHz): each block starts the model afresh with about 5 s of warm-up per stream, so long blocks keep the run() calls few (batching inside the model). */
-const BLOCK_SAMPLES = 480 * SPEECH_RATE;
+/** Eight minutes per block (15 MB at 8 kHz, 31 MB at 16 kHz): each block starts the model afresh with about 5 s of warm-up per stream, so long blocks keep the run() calls few (batching inside the model). */
+const BLOCK_SECONDS = 480;
 /** Blocks waiting for or in the model per file; beyond this the decoder is held back. */
 const MAX_IN_FLIGHT = 2;
 /** Segments closer than this across a block edge are one line cut in two by the edge. */
 const JOIN_GAP = 0.12;
 
 export function speechStream(backend: SpeechBackend): SpeechStream {
+  const rate = backend.info().sampleRate;
+  const BLOCK_SAMPLES = BLOCK_SECONDS * rate;
   let block = new Float32Array(BLOCK_SAMPLES);
   let fill = 0;
   let blockStart = 0;
@@ -37,7 +39,7 @@ export function speechStream(backend: SpeechBackend): SpeechStream {
   let done = 0;
   const dispatch = () => {
     const pcm = fill === block.length ? block : block.slice(0, fill);
-    const offset = blockStart / SPEECH_RATE;
+    const offset = blockStart / rate;
     pending.push(
       backend.detect(pcm).then((r) => {
         done++;

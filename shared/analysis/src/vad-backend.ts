@@ -12,6 +12,8 @@ export interface SpeechBackendOptions {
   threads: number | null;
   /** Model sessions (threads) side by side; default 2: master and dub are decoded together. */
   sessions?: number | null;
+  /** The model's input rate: 8000 (default, the analysis rate) or 16000 (Silero's other rate). */
+  sampleRate?: 8000 | 16000 | null;
   logger: InferenceLogger;
 }
 
@@ -32,7 +34,7 @@ export async function openSpeechBackend(o: SpeechBackendOptions): Promise<Speech
         allowCpuFallback: o.allowCpuFallback,
         ...(o.modelDir ? { modelDir: o.modelDir } : {}),
         threads,
-        sampleRate: SPEECH_RATE,
+        sampleRate: o.sampleRate ?? SPEECH_RATE,
         logger: o.logger,
       }),
     ),
@@ -67,7 +69,7 @@ export async function openSpeechBackend(o: SpeechBackendOptions): Promise<Speech
   return {
     busySeconds: () => busy + (active > 0 ? (performance.now() - since) / 1000 : 0),
     detect,
-    info: () => ({ provider: i.provider, model: i.model, sha256: i.sha256, warmupMs: i.warmupMs }),
+    info: () => ({ provider: i.provider, model: i.model, sha256: i.sha256, warmupMs: i.warmupMs, sampleRate: i.sampleRate }),
     close: async () => {
       await Promise.all(pool.map((w) => w.close()));
     },

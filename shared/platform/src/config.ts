@@ -57,6 +57,8 @@ export const Env = z.object({
   INFERENCE_ALLOW_CPU_FALLBACK: bool.default(false),
   /** Directory searched for model files before the installed npm packages (never downloaded). */
   MODEL_DIR: z.string().optional(),
+  /** Speech model input rate: 8000 (default: the analysis rate, half the cost) or 16000 (Silero's other rate; cheap on a GPU). */
+  SPEECH_SAMPLE_RATE: z.enum(['8000', '16000']).default('8000').transform((v) => (v === '16000' ? 16000 : 8000)),
   /** ONNX Runtime intra-op threads per job (default: up to 4). */
   INFERENCE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   /** A job's lock in Redis (seconds): a crashed worker's jobs are re-run by another within about this long. */
@@ -129,7 +131,7 @@ export interface Config {
   jobLockMs: number;
   sseMaxSubscribers: number;
   trustProxy: false | number | string[];
-  inference: { speechDetection: boolean; provider: 'cpu' | 'cuda'; allowCpuFallback: boolean; modelDir: string | null; threads: number | null };
+  inference: { speechDetection: boolean; provider: 'cpu' | 'cuda'; allowCpuFallback: boolean; modelDir: string | null; threads: number | null; sampleRate: 8000 | 16000 };
 }
 
 export class ConfigError extends Error {
@@ -193,6 +195,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jobLockMs: e.JOB_LOCK_SECONDS * 1000,
     sseMaxSubscribers: e.SSE_MAX_SUBSCRIBERS,
     trustProxy: parseTrustProxy(e.TRUST_PROXY)!,
-    inference: { speechDetection: e.SPEECH_DETECTION, provider: e.INFERENCE_PROVIDER, allowCpuFallback: e.INFERENCE_ALLOW_CPU_FALLBACK, modelDir: e.MODEL_DIR ?? null, threads: e.INFERENCE_THREADS ?? null },
+    inference: { speechDetection: e.SPEECH_DETECTION, provider: e.INFERENCE_PROVIDER, allowCpuFallback: e.INFERENCE_ALLOW_CPU_FALLBACK, modelDir: e.MODEL_DIR ?? null, threads: e.INFERENCE_THREADS ?? null, sampleRate: e.SPEECH_SAMPLE_RATE as 8000 | 16000 },
   };
 }

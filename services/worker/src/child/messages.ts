@@ -14,7 +14,7 @@ export interface ChildSettings {
   cacheMaxBytes: number;
   /** Mixed into cache keys (the ffmpeg version: another decoder may decode differently). */
   cacheNamespace?: string;
-  inference: { speechDetection: boolean; provider: 'cpu' | 'cuda'; allowCpuFallback: boolean; modelDir: string | null; threads: number | null };
+  inference: { speechDetection: boolean; provider: 'cpu' | 'cuda'; allowCpuFallback: boolean; modelDir: string | null; threads: number | null; sampleRate: 8000 | 16000 };
 }
 
 export type ParentMessage = { type: 'run'; job: Job; settings: ChildSettings; logFields: Record<string, unknown> };
