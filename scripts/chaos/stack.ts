@@ -935,10 +935,10 @@ export class ChaosStack {
    * Waits until worker w runs an analysis (not in `exclude`) whose job child has started work
    * (reported a stage), and returns it with the worker's job processes at that moment.
    */
-  async waitForRunningAnalysis(w: ServiceProcess, o: { exclude?: ReadonlySet<string>; timeoutMs: number }): Promise<{ jobIds: string[]; procs: ReturnType<ChaosStack['jobProcesses']> }> {
+  async waitForRunningAnalysis(w: ServiceProcess, o: { exclude?: ReadonlySet<string>; timeoutMs: number; maxPercent?: number }): Promise<{ jobIds: string[]; procs: ReturnType<ChaosStack['jobProcesses']> }> {
     return until(async () => {
       if (!w.alive) return null;
-      const active = (await this.activeJobs(w)).filter((a) => a.jobId.startsWith('an_') && a.stage !== 'queued' && !o.exclude?.has(a.jobId));
+      const active = (await this.activeJobs(w)).filter((a) => a.jobId.startsWith('an_') && a.stage !== 'queued' && !o.exclude?.has(a.jobId) && (o.maxPercent === undefined || a.percent <= o.maxPercent));
       if (active.length === 0) return null;
       const procs = this.jobProcesses(w);
       return procs.children.length > 0 ? { jobIds: active.map((a) => a.jobId), procs } : null;
