@@ -1,4 +1,4 @@
-// Loopback helpers shared by the e2e harness and the chaos stack (no dependency on the services).
+// Loopback helpers shared by the e2e harness, the chaos stack and service tests (no dependency on the services).
 import net from 'node:net';
 
 /** A TCP port free on 127.0.0.1 right now (the kernel picks it). */

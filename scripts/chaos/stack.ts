@@ -772,6 +772,7 @@ export class ChaosStack {
   private async makeWorker(): Promise<ServiceProcess> {
     const port = await freePort();
     const name = `worker-${this.workers.length + 1}`;
+    const cpus = this.opts.workerCpus?.(this.workers.length);
     return new ServiceProcess({
       name,
       kind: 'worker',
@@ -781,7 +782,7 @@ export class ChaosStack {
       logFile: path.join(this.logDir, `${name}.log`),
       healthBase: `http://127.0.0.1:${port}`,
       ...(this.opts.workerNice !== undefined ? { nice: this.opts.workerNice } : {}),
-      ...(this.opts.workerCpus?.(this.workers.length) ? { cpus: this.opts.workerCpus(this.workers.length)! } : {}),
+      ...(cpus ? { cpus } : {}),
       onLine: (l) => this.onLine(l),
     });
   }

@@ -4,7 +4,7 @@
 // worker's heartbeat from Redis).
 import { statfs } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
-import { checkRedisSettings, type Config, type JobQueues, type Store } from '@sync-analyzer/platform';
+import { checkRedisSettings, withTimeout, type Config, type JobQueues, type Store } from '@sync-analyzer/platform';
 import { checkTools, type MediaTools } from '@sync-analyzer/media';
 
 export interface Check {
@@ -16,13 +16,7 @@ export interface Check {
 /** How long one health probe waits for Redis, the database or the disk. */
 const PROBE_TIMEOUT_MS = 2_000;
 
-function withinTimeout<T>(p: Promise<T>, ms = PROBE_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+const withinTimeout = <T>(p: Promise<T>): Promise<T> => withTimeout(p, PROBE_TIMEOUT_MS, `no answer within ${PROBE_TIMEOUT_MS / 1000} s`);
 
 export class HealthService {
   shuttingDown = false;

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { freePort } from '../../../e2e/net.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,17 +39,6 @@ async function sqlite<T = Record<string, unknown>>(file: string, sql: string): P
 const countAnalyses = async (file: string) => (await sqlite<{ n: number }>(file, 'SELECT count(*) AS n FROM analyses'))[0]!.n;
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function sh(cmd: string, args: string[], env: Record<string, string>, cwd = dir): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {

@@ -15,22 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { openStore } from '@sync-analyzer/platform';
 import { formatText, parseArgs, UsageError } from './healthcheck.ts';
+import { freePort } from '../../../e2e/net.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'healthcheck');
 const HOST_SCRIPT = path.join(ROOT, 'scripts', 'healthcheck.sh');
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function until(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const t0 = Date.now();

@@ -17,6 +17,7 @@ import {
   type JobKind,
   type JobOf,
   type Logger,
+  withTimeout,
 } from '@sync-analyzer/platform';
 import { runJobInChild, JobChildError, JobStoppedError } from './job-runner.ts';
 import type { ChildSettings } from './child/messages.ts';
@@ -252,12 +253,7 @@ export class WorkerService {
    */
   async redisAnswers(timeoutMs: number): Promise<boolean> {
     if (this.connection.status !== 'ready') return false;
-    let timer: NodeJS.Timeout | undefined;
-    const ping = this.connection.ping().then(() => true, () => false);
-    const late = new Promise<boolean>((r) => {
-      timer = setTimeout(() => r(false), timeoutMs);
-    });
-    return Promise.race([ping, late]).finally(() => clearTimeout(timer));
+    return withTimeout(this.connection.ping(), timeoutMs, 'no answer to PING').then(() => true, () => false);
   }
 
   private async beat(): Promise<void> {

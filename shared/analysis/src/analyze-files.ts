@@ -168,7 +168,7 @@ export async function prepareMedia(
   const extractor = new FeatureExtractor(rate, featureParams, Math.ceil(((probe.duration ?? 60) + 1) / featureParams.hopSeconds));
   const speech = opts.speech ? speechStream(opts.speech) : null;
   const decoded = await decodePcm(probe.path, {
-    ...(speech && opts.speech ? { extraOutput: { sampleRate: opts.speech.info().sampleRate, onChunk: (c: Int16Array) => speech.push(c) } } : {}),
+    ...(opts.speech && speech ? { extraOutput: { sampleRate: opts.speech.info().sampleRate, onChunk: (c: Int16Array) => speech.push(c) } } : {}),
     tools: opts.tools,
     logger: opts.logger,
     probe,

@@ -30,8 +30,8 @@ const JOIN_GAP = 0.12;
 
 export function speechStream(backend: SpeechBackend): SpeechStream {
   const rate = backend.info().sampleRate;
-  const BLOCK_SAMPLES = BLOCK_SECONDS * rate;
-  let block = new Float32Array(BLOCK_SAMPLES);
+  const blockSamples = BLOCK_SECONDS * rate;
+  let block = new Float32Array(blockSamples);
   let fill = 0;
   let blockStart = 0;
 
@@ -47,7 +47,7 @@ export function speechStream(backend: SpeechBackend): SpeechStream {
       }),
     );
     blockStart += fill;
-    block = new Float32Array(BLOCK_SAMPLES);
+    block = new Float32Array(blockSamples);
     fill = 0;
   };
   return {

@@ -11,3 +11,4 @@ export * from './media-root.ts';
 export * from './fingerprint.ts';
 export * from './webhook.ts';
 export { loadConfigOrExit, serviceLogger, onShutdownSignal, runService } from './service-process.ts';
+export { withTimeout } from './timeout.ts';

@@ -21,6 +21,7 @@ import {
   type Priority,
   type RepairRecord,
   type Store,
+  withTimeout,
 } from '@sync-analyzer/platform';
 import { ApiError, QueueUnavailableError } from '../http/errors.ts';
 
@@ -88,15 +89,6 @@ const nowIso = () => new Date().toISOString();
 /** How long a submission waits for Redis before answering 503. */
 const QUEUE_ANSWER_MS = 2_000;
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  p.catch(() => undefined); // a late rejection after the timeout is not unhandled
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 export class Submissions {
   constructor(private readonly d: SubmissionDeps) {}
 
@@ -106,7 +98,7 @@ export class Submissions {
    */
   private async requireQueue(): Promise<void> {
     try {
-      await withTimeout(this.d.queues.connection.ping(), QUEUE_ANSWER_MS, 'no answer to PING');
+      await withTimeout(this.d.queues.connection.ping(), QUEUE_ANSWER_MS, `no answer to PING within ${QUEUE_ANSWER_MS} ms`);
     } catch (e) {
       throw new QueueUnavailableError(e);
     }
@@ -115,7 +107,7 @@ export class Submissions {
   private async enqueue(what: string, id: string, add: () => Promise<void>): Promise<void> {
     try {
       // If the add still lands after the timeout, the reconciler finds the job there (same id).
-      await withTimeout(add(), QUEUE_ANSWER_MS, 'no answer from Redis');
+      await withTimeout(add(), QUEUE_ANSWER_MS, `no answer from Redis within ${QUEUE_ANSWER_MS} ms`);
     } catch (e) {
       this.d.logger.warn({ err: e, id }, 'stored but not queued; the reconciler queues it when Redis is back');
       throw new ApiError(503, 'queue_unavailable', `the ${what} ${id} is stored but could not be queued (Redis unreachable); it will be queued automatically when Redis is back`, { id });
