@@ -30,6 +30,7 @@ function decode(file: string): Promise<Int16Array> {
 const corpus = path.join(ROOT, 'bench-out/corpus');
 const ids = (await readdir(corpus)).filter((d) => d.startsWith('dlg-')).sort();
 const scores = [];
+let qcMs = 0;
 for (const id of ids) {
   const truth = JSON.parse(await readFile(path.join(corpus, id, 'truth.json'), 'utf8'));
   let result;
@@ -40,6 +41,7 @@ for (const id of ids) {
   }
   if (!result.speech || !result.match) continue;
   const [m, d] = await Promise.all([decode(path.join(corpus, id, truth.files.master)), decode(path.join(corpus, id, truth.files.dub))]);
+  const t0 = performance.now();
   const report = dialogueQc({
     masterSpeech: result.speech.master.segments,
     dubSpeech: result.speech.dub.segments,
@@ -47,7 +49,9 @@ for (const id of ids) {
     frameRate: result.dialogue.frame_rate,
     masterPcm: { samples: m, sampleRate: RATE },
     dubPcm: { samples: d, sampleRate: RATE },
+    params: process.env.EDGES === undefined ? {} : { edges: process.env.EDGES === 'off' ? false : JSON.parse(process.env.EDGES) },
   });
+  qcMs += performance.now() - t0;
   const s = scoreDialogue(id, truth.dialogue.lines, report);
   scores.push(s);
   if (verbose) {
@@ -59,4 +63,5 @@ for (const id of ids) {
   }
 }
 const agg = aggregateDialogue(scores);
+console.error(`dialogue QC ${qcMs.toFixed(0)} ms over ${scores.length} cases`);
 console.log(JSON.stringify({ cases: agg.cases, detected: agg.detected, planned: agg.planned, falseFlags: `${agg.controlFalseFlags}/${agg.controlLines}`, allClean: `${agg.falseFlags}/${agg.cleanResultLines}`, medianMs: agg.cleanDiffMedianMs, p95Ms: agg.cleanDiffP95Ms }));

@@ -17,7 +17,7 @@ import {
   DUB_EXT, MASTER_EXT, SR, STANDARDS, computeTruth, dubPieces, expectedCodecDelaySamples, headSamples, toSamples,
 } from './case.ts';
 import type { CaseSpec, EncodeSpec, HeadSpec, Truth, TruthLine, VoiceSpec } from './case.ts';
-import { atempoChain, errorClass, fitLength, planLineErrors, speechSpan } from './lines.ts';
+import { LINE_EDGE_DB, atempoChain, errorClass, fitLength, planLineErrors, speechSpan } from './lines.ts';
 import { ESPEAK, ffmpeg, mapLimit, runProcess, writeChunk } from './proc.ts';
 import { NoiseSource, Rng } from './prng.ts';
 import { StreamMixer, buildProgramme, eventSound, parseWav, resampleTo48k } from './synth.ts';
@@ -189,21 +189,54 @@ export async function stretchTo(samples: Float32Array, length: number): Promise<
 
 const FIT_FADE = 96; // 2 ms: the trimmed edges start and end without a click
 
+/** Fades a trimmed line's first and last FIT_FADE samples in place (no click at a hard edge). */
+function fadeEdges(x: Float32Array): Float32Array {
+  const n = x.length;
+  for (let k = 0; k < FIT_FADE && k < n; k++) {
+    x[k] = (x[k] as number) * (k / FIT_FADE);
+    x[n - 1 - k] = (x[n - 1 - k] as number) * (k / FIT_FADE);
+  }
+  return x;
+}
+
+/** A rendered buffer as a dialogue sound at a programme position. */
+function bufferSound(file: string, startSample: number, length: number, gain: number): Sound {
+  return {
+    startSample,
+    length,
+    gainL: gain,
+    gainR: gain,
+    target: 'dialogue',
+    render: () => {
+      const b = readFileSync(file);
+      const out = new Float32Array(length);
+      for (let k = 0; k < length; k++) out[k] = b.readFloatLE(4 * k);
+      return out;
+    },
+  };
+}
+
 /**
- * The dialogue family's dub dialogue: every dub line fitted onto its master line's speech span
- * (see DubSpec.fitLines), then the planned errors applied. Returns the dub's dialogue sounds and
- * the truth per master line (speech span in master-file time, planned error).
+ * The dialogue family's dialogue (see DubSpec.fitLines): every master line trimmed to its audible
+ * span (LINE_EDGE_DB), every dub line trimmed the same way and fitted onto its master line's span,
+ * then the planned errors applied. Returns both files' dialogue sounds and the truth per master
+ * line (span in master-file time, planned error).
  */
-async function fittedDialogue(c: CaseSpec, masterLines: readonly LineSpec[], dubLines: readonly LineSpec[], speechDir: string): Promise<{ sounds: Sound[]; truth: TruthLine[] }> {
+async function fittedDialogue(c: CaseSpec, masterLines: readonly LineSpec[], dubLines: readonly LineSpec[], speechDir: string): Promise<{ masterSounds: Sound[]; sounds: Sound[]; truth: TruthLine[] }> {
   const plan = planLineErrors(masterLines.length, c.dub.lineErrors ?? []);
   const hm = headSamples(c.master.head) / SR;
+  const masterSounds: Sound[] = [];
   const sounds: Sound[] = [];
   const truth: TruthLine[] = [];
   await mapLimit(masterLines.map((m, i) => [m, i] as const), 2, async ([m, i]) => {
     const master = lineAudio(speechDir, m);
-    const span = speechSpan(master);
+    const span = speechSpan(master, LINE_EDGE_DB);
     if (!span) throw new Error(`${c.id}: master line ${i} is silent`);
     const start = toSamples(m.start);
+    const length = span.to - span.from;
+    const masterFile = join(speechDir, `master-${i}.f32`);
+    writeFileSync(masterFile, f32buf(fadeEdges(master.slice(span.from, span.to))));
+    masterSounds[i] = bufferSound(masterFile, start + span.from, length, m.gain);
     const err = plan.get(i) ?? null;
     truth[i] = {
       index: i,
@@ -213,39 +246,22 @@ async function fittedDialogue(c: CaseSpec, masterLines: readonly LineSpec[], dub
       shift_seconds: err?.kind === 'shift' ? err.seconds : null,
     };
     if (err?.kind === 'missing') return;
+    // untranslated: the master's own line audio where the master has it
     if (err?.kind === 'untranslated') {
-      // the master's own line audio where the master has it
-      sounds.push(...speechSounds(speechDir, [{ ...m, gain: 1 }]));
+      sounds.push(bufferSound(masterFile, start + span.from, length, 1));
       return;
     }
     const dl = dubLines[i] as LineSpec;
     const dub = lineAudio(speechDir, dl);
-    const ds = speechSpan(dub);
+    const ds = speechSpan(dub, LINE_EDGE_DB);
     if (!ds) throw new Error(`${c.id}: dub line ${i} is silent`);
-    const length = span.to - span.from;
-    const fitted = await stretchTo(dub.subarray(ds.from, ds.to), length);
-    for (let k = 0; k < FIT_FADE && k < length; k++) {
-      fitted[k] = (fitted[k] as number) * (k / FIT_FADE);
-      fitted[length - 1 - k] = (fitted[length - 1 - k] as number) * (k / FIT_FADE);
-    }
+    const fitted = fadeEdges(await stretchTo(dub.subarray(ds.from, ds.to), length));
     const file = join(speechDir, `fit-${i}.f32`);
     writeFileSync(file, f32buf(fitted));
     const shift = err?.kind === 'shift' ? toSamples(err.seconds) : 0;
-    sounds.push({
-      startSample: start + span.from + shift,
-      length,
-      gainL: dl.gain,
-      gainR: dl.gain,
-      target: 'dialogue',
-      render: () => {
-        const b = readFileSync(file);
-        const out = new Float32Array(length);
-        for (let k = 0; k < length; k++) out[k] = b.readFloatLE(4 * k);
-        return out;
-      },
-    });
+    sounds.push(bufferSound(file, start + span.from + shift, length, dl.gain));
   });
-  return { sounds, truth };
+  return { masterSounds: masterSounds.filter((x): x is Sound => x !== undefined), sounds, truth };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -569,7 +585,7 @@ export async function generateCase(c: CaseSpec, opts: GenerateOptions = {}): Pro
     log(`  ${c.id}: speech ready after ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const masterFile = `master.${MASTER_EXT[c.master.format]}`;
     const dubFile = `dub.${DUB_EXT[c.dub.encode.codec]}`;
-    const bedRms = await writeMaster(c, prog, speechSounds(speechDir, masterLines), join(tmp, masterFile));
+    const bedRms = await writeMaster(c, prog, fitted ? fitted.masterSounds : speechSounds(speechDir, masterLines), join(tmp, masterFile));
     log(`  ${c.id}: master written after ${((Date.now() - started) / 1000).toFixed(1)}s (bed rms ${(20 * Math.log10(bedRms + 1e-12)).toFixed(1)} dBFS)`);
     await writeDub(c, dubProg, fitted ? fitted.sounds : speechSounds(speechDir, dubLines), bedRms, tmp, join(tmp, dubFile), log);
     log(`  ${c.id}: dub written after ${((Date.now() - started) / 1000).toFixed(1)}s`);

@@ -219,12 +219,9 @@ export async function analyzePrepared(
     out = await refineAtFullRate(out, master, dub, opts);
     clock.lap('full-rate');
   }
-  progress({ stage: 'done', percent: 100 });
-  const result = assembleResult(out, master, dub, clock.totals(), opts.analysisRate ?? DEFAULT_ANALYSIS_RATE);
-  if (master.speech && dub.speech) {
-    const summary = (s: { segments: SpeechSegment[] }) => ({ segments: s.segments, speech_seconds: Math.round(s.segments.reduce((t, g) => t + g.end - g.start, 0) * 1000) / 1000 });
-    result.speech = { master: summary(master.speech), dub: summary(dub.speech) };
-    result.dialogue = out.match
+  // Dialogue timing QC, timed as its own stage (it reads the waveforms around every line).
+  const dialogue =
+    master.speech && dub.speech && out.match
       ? dialogueQc({
           masterSpeech: master.speech.segments,
           dubSpeech: dub.speech.segments,
@@ -235,6 +232,13 @@ export async function analyzePrepared(
           dubPcm: { samples: dub.decoded.pcm, sampleRate: dub.decoded.sampleRate },
         })
       : null;
+  if (dialogue) clock.lap('dialogue');
+  progress({ stage: 'done', percent: 100 });
+  const result = assembleResult(out, master, dub, clock.totals(), opts.analysisRate ?? DEFAULT_ANALYSIS_RATE);
+  if (master.speech && dub.speech) {
+    const summary = (s: { segments: SpeechSegment[] }) => ({ segments: s.segments, speech_seconds: Math.round(s.segments.reduce((t, g) => t + g.end - g.start, 0) * 1000) / 1000 });
+    result.speech = { master: summary(master.speech), dub: summary(dub.speech) };
+    result.dialogue = dialogue;
     const info = opts.speech?.info();
     if (info) result.inference = { provider: info.provider, model: info.model, model_sha256: info.sha256, warmup_ms: Math.round(info.warmupMs), seconds: Math.round(Math.max(master.speech.seconds, dub.speech.seconds) * 1000) / 1000 };
   } else {

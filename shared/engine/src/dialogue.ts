@@ -4,6 +4,7 @@
 // audio are the same (untranslated, or forced-narrative candidates).
 import type { Features } from './features.ts';
 import type { PcmTrack } from './pcm.ts';
+import { DEFAULT_LINE_EDGE_PARAMS, RemixModel, edgesOnEnvelope, separateSpeech, type LineEdgeParams } from './line-edges.ts';
 
 export interface SpeechSegment {
   start: number;
@@ -25,9 +26,11 @@ export interface DialogueParams {
   sameAudioCorrelation: number;
   /** Lines shorter than this are ignored (breaths, clicks). */
   minLineSeconds: number;
+  /** Line edges re-measured on the bed-cancelled waveforms when the PCM is given (false: the model's edges). */
+  edges: Partial<LineEdgeParams> | false;
 }
 
-export const DEFAULT_DIALOGUE_PARAMS: DialogueParams = { thresholdFrames: 2, minOverlapShare: 0.3, sameAudioCorrelation: 0.5, minLineSeconds: 0.3 };
+export const DEFAULT_DIALOGUE_PARAMS: DialogueParams = { thresholdFrames: 2, minOverlapShare: 0.3, sameAudioCorrelation: 0.5, minLineSeconds: 0.3, edges: {} };
 
 export interface EditSpan {
   master_start: number;
@@ -126,6 +129,17 @@ export function dialogueQc(input: {
   masterSegs.forEach((m, i) => group(find(i)).m.push(m));
   dubSegs.forEach((d, j) => group(find(masterSegs.length + j)).d.push(d));
 
+  // The remix model of each edit span, built when a line first needs it. Every speech segment of
+  // either file (master time) marks where the bed is not alone.
+  const allSpeech = [...input.masterSpeech, ...dubSegsAll(input.dubSpeech, input.spans)];
+  const models = new Map<EditSpan, RemixModel | null>();
+  const mPcm = input.masterPcm, dPcm = input.dubPcm, edgeParams = p.edges;
+  const remixFor = mPcm && dPcm && edgeParams
+    ? (span: EditSpan) => {
+        if (!models.has(span)) models.set(span, RemixModel.build(mPcm, dPcm, span, allSpeech, edgeParams));
+        return models.get(span) ?? null;
+      }
+    : null;
   const lineGroups = [...groups.values()].filter((g) => g.m.length > 0).sort((a, b) => a.m[0]!.start - b.m[0]!.start);
   const lines: DialogueLine[] = lineGroups.map((g, index) => {
     const mStart = Math.min(...g.m.map((s) => s.start));
@@ -134,19 +148,22 @@ export function dialogueQc(input: {
     if (g.d.length === 0) {
       return { index, master_start: r3(mStart), master_end: r3(mEnd), dub_start: null, dub_end: null, mapped_start: null, mapped_end: null, start_diff_ms: null, end_diff_ms: null, start_diff_frames: null, end_diff_frames: null, flagged: true, issue: 'missing', same_audio: same === null ? null : r3(same) };
     }
-    const dStart = Math.min(...g.d.map((d) => d.s.start));
-    const dEnd = Math.max(...g.d.map((d) => d.s.end));
-    const me = { start: mStart, end: mEnd };
-    const de = { start: dStart, end: dEnd };
-    const ms = Math.min(...g.d.map((d) => d.ms));
-    const mn = Math.max(...g.d.map((d) => d.me));
+    const untranslated = same !== null && same >= p.sameAudioCorrelation;
+    const model = { m: { start: mStart, end: mEnd }, d: { start: Math.min(...g.d.map((d) => d.ms)), end: Math.max(...g.d.map((d) => d.me)) } };
+    // A same-recording line has no dub speech of its own to time: the model's edges stand.
+    const measured = p.edges && !untranslated && remixFor ? waveformEdges(remixFor, input.spans, model.m, model.d, p.edges) : null;
+    const me = measured?.m ?? model.m;
+    const ms = measured?.d.start ?? model.d.start;
+    const mn = measured?.d.end ?? model.d.end;
+    const de = measured
+      ? { start: masterToDub(input.spans, ms) ?? Math.min(...g.d.map((d) => d.s.start)), end: masterToDub(input.spans, mn) ?? Math.max(...g.d.map((d) => d.s.end)) }
+      : { start: Math.min(...g.d.map((d) => d.s.start)), end: Math.max(...g.d.map((d) => d.s.end)) };
     const ds = ms - me.start;
     const dn = mn - me.end;
     const sf = ds * fps;
     const ef = dn * fps;
     const startBad = Math.abs(sf) >= p.thresholdFrames - 1e-9;
     const endBad = Math.abs(ef) >= p.thresholdFrames - 1e-9;
-    const untranslated = same !== null && same >= p.sameAudioCorrelation;
     const issue: DialogueLine['issue'] = untranslated ? 'untranslated' : startBad && endBad ? 'start_and_end' : startBad ? (ds > 0 ? 'late_start' : 'early_start') : endBad ? (dn > 0 ? 'late_end' : 'early_end') : null;
     return {
       index,
@@ -183,6 +200,61 @@ export function dialogueQc(input: {
   };
 }
 
+function dubSegsAll(dub: readonly SpeechSegment[], spans: readonly EditSpan[]): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const s of dub) {
+    const a = dubToMaster(spans, s.start);
+    const b = dubToMaster(spans, s.end);
+    if (a !== null && b !== null) out.push({ start: a, end: b });
+  }
+  return out;
+}
+
+/**
+ * Both files' edges of one line measured on the bed-cancelled envelopes (see line-edges.ts), in
+ * master time; null when the line crosses an edit, or the remix or the envelopes give no answer.
+ */
+function waveformEdges(
+  remixFor: (span: EditSpan) => RemixModel | null,
+  spans: readonly EditSpan[],
+  master: { start: number; end: number },
+  dub: { start: number; end: number },
+  params: Partial<LineEdgeParams>,
+): { m: { start: number; end: number }; d: { start: number; end: number } } | null {
+  const p = { ...DEFAULT_LINE_EDGE_PARAMS, ...params };
+  const search = p.searchSeconds;
+  const from = Math.min(master.start, dub.start) - search - p.marginSeconds;
+  const to = Math.max(master.end, dub.end) + search + p.marginSeconds;
+  const span = spans.find((s) => from >= s.master_start && to <= s.master_end);
+  const remix = span ? remixFor(span) : null;
+  if (!remix) return null;
+  // Full time resolution where the edges can be: within the search distance of the model's edges.
+  const fine = [
+    { start: Math.min(master.start, dub.start) - search - 0.05, end: Math.max(master.start, dub.start) + search },
+    { start: Math.min(master.end, dub.end) - search, end: Math.max(master.end, dub.end) + search + 0.05 },
+  ];
+  const env = separateSpeech(remix, from, to, fine, p);
+  if (!env) return null;
+  // Either file's walk may reach as far as the other file's line (a model that missed a soft start in one file).
+  const reach = { start: Math.min(master.start, dub.start), end: Math.max(master.end, dub.end) };
+  const mPlain = edgesOnEnvelope(env.master, env.bedFloor, env.t0, env.hop, master, p, reach);
+  const dPlain = edgesOnEnvelope(env.dub, env.bedFloor, env.t0, env.hop, dub, p, reach);
+  const mNoise = edgesOnEnvelope(env.master, env.masterFloor, env.t0, env.hop, master, p, reach);
+  const dNoise = edgesOnEnvelope(env.dub, env.dubFloor, env.t0, env.hop, dub, p, reach);
+  if (!mPlain || !dPlain || !mNoise || !dNoise) return null;
+  // The outer edge of each pair (earlier start, later end) is where the other file is silent:
+  // the plain measure holds there. The inner edge lies under the other file's speech, whose cross
+  // terms would drag it outwards to the outer edge (a shifted line would then read as in sync):
+  // there the noise-aware measure bounds it.
+  // Which file is outer is read where each is surely speaking (its loud frames): a weak edge can
+  // carry the other file's onset smeared by the window.
+  const mFirst = mPlain.loudStart <= dPlain.loudStart;
+  const mLast = mPlain.loudEnd >= dPlain.loudEnd;
+  const me = { start: mFirst ? mPlain.start : Math.max(mPlain.start, mNoise.start), end: mLast ? mPlain.end : Math.min(mPlain.end, mNoise.end) };
+  const de = { start: mFirst ? Math.max(dPlain.start, dNoise.start) : dPlain.start, end: mLast ? Math.min(dPlain.end, dNoise.end) : dPlain.end };
+  return { m: me, d: de };
+}
+
 /**
  * Pearson correlation of the master's PCM over a line with the dub's PCM at the mapped times
  * (linear map of the span the line starts in; best of a few samples of lag, for rounding).
@@ -197,7 +269,7 @@ function sameWaveform(m: PcmTrack, d: PcmTrack, spans: readonly EditSpan[], star
   const i1 = Math.min(m.samples.length, Math.floor(Math.min(end, span.master_end) * sr));
   if (i1 - i0 < sr * 0.2) return null;
   let best = -1;
-  for (let lag = -2; lag <= 2; lag++) {
+  for (let lag = -1; lag <= 1; lag++) {
     let sxy = 0, sxx = 0, syy = 0, sx = 0, sy = 0, n = 0;
     for (let i = i0; i < i1; i++) {
       const p = (span.dub_start + (i / sr - span.master_start) * slope) * sr + lag;
