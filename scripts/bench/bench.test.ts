@@ -30,8 +30,12 @@ import { gccPhat } from './xcorr.ts';
  * update the fingerprint in the same commit and say why.
  */
 const MAIN_FINGERPRINT = '9687f046ac198d36';
-/** The same for the dialogue family (added after the original 64, which MAIN_FINGERPRINT still covers). */
-const DIALOGUE_FINGERPRINT = 'c445fac338480148';
+/**
+ * The same for the dialogue family (added after the original 64, which MAIN_FINGERPRINT still
+ * covers). Changed once: six held-out cases (seeds 1909-1914) appended after the line-edge
+ * measurement was tuned on the first eight.
+ */
+const DIALOGUE_FINGERPRINT = '3a552b5f09c060b1';
 const ORIGINAL = MAIN.filter((c) => c.family !== DIALOGUE_FAMILY);
 const DIALOGUE = MAIN.filter((c) => c.family === DIALOGUE_FAMILY);
 
@@ -97,7 +101,8 @@ describe('spec', () => {
 
   it('keeps the default run within budget and has long programmes and a quick subset', () => {
     const seconds = MAIN.reduce((a, c) => a + c.truth.programme.master_end, 0);
-    assert.ok(seconds <= 2.95 * 3600, `main corpus is ${(seconds / 3600).toFixed(2)} h of programme`);
+    // 2.95 h before the dialogue family's held-out cases (+0.19 h)
+    assert.ok(seconds <= 3.15 * 3600, `main corpus is ${(seconds / 3600).toFixed(2)} h of programme`);
     assert.ok(MAIN.filter((c) => c.durationSeconds >= 600).length >= 3, 'several programmes of 10 minutes or more');
     for (const c of ORIGINAL) if (c.durationSeconds < 600) assert.ok(c.durationSeconds >= 120 && c.durationSeconds <= 240, `${c.id}: 2-4 min`);
     const quick = selectCases({ quick: true });

@@ -35,14 +35,15 @@ export function oracleDialogue(t: Pick<TruthFile, 'dialogue'>): DialogueReport |
       dub_start: missing ? null : ms, dub_end: missing ? null : me, mapped_start: missing ? null : ms, mapped_end: missing ? null : me,
       start_diff_ms: missing ? null : shift * 1000, end_diff_ms: missing ? null : shift * 1000,
       start_diff_frames: missing ? null : shift * fps, end_diff_frames: missing ? null : shift * fps,
-      flagged: issue !== null, issue, same_audio: l.error === 'untranslated' ? 1 : 0,
+      start_uncertainty_ms: missing ? null : 0, end_uncertainty_ms: missing ? null : 0, timing: missing ? null : 'waveform',
+      flagged: issue !== null, review: false, issue, same_audio: l.error === 'untranslated' ? 1 : 0,
     };
   });
   const missing = lines.filter((l) => l.issue === 'missing').map((l) => ({ master_start: l.master_start, master_end: l.master_end }));
   const untranslated = lines.filter((l) => l.issue === 'untranslated').map((l) => ({ master_start: l.master_start, master_end: l.master_end, similarity: 1 }));
   return {
     frame_rate: fps, threshold_frames: 2, lines, missing, untranslated, extra: [],
-    summary: { lines: lines.length, paired: lines.length - missing.length, flagged: lines.filter((l) => l.flagged).length, missing: missing.length, untranslated: untranslated.length, extra: 0 },
+    summary: { lines: lines.length, paired: lines.length - missing.length, flagged: lines.filter((l) => l.flagged).length, review: 0, missing: missing.length, untranslated: untranslated.length, extra: 0 },
   };
 }
 

@@ -224,7 +224,7 @@ const pctOf = (n: number, d: number): string => (d ? `${((100 * n) / d).toFixed(
 /** Dialogue timing QC against the planned line errors (VAD-on runs). */
 export function dialogueSection(scores: readonly DialogueScore[], agg: DialogueAggregate): string {
   const perCase = table(
-    ['case', 'truth lines', 'product lines', 'late', 'early', 'missing', 'untransl.', 'false flags', 'of which off speech'],
+    ['case', 'truth lines', 'product lines', 'late', 'early', 'missing', 'untransl.', 'false flags', 'of which off speech', 'review'],
     scores.map((s) => [
       `${s.id}${s.control ? ' (control)' : ''}${s.available ? '' : ' (no report)'}`,
       String(s.truthLines),
@@ -232,6 +232,7 @@ export function dialogueSection(scores: readonly DialogueScore[], agg: DialogueA
       ...LINE_ERROR_CLASSES.map((c) => (s.planned[c] ? `${s.detected[c]}/${s.planned[c]}` : '-')),
       `${s.falseFlags}/${s.cleanResultLines}`,
       String(s.falseFlagsOffSpeech),
+      String(s.reviews ?? 0),
     ]),
     1,
   );
@@ -245,6 +246,7 @@ export function dialogueSection(scores: readonly DialogueScore[], agg: DialogueA
     ...kinds,
     `false flags: clean controls ${pctOf(agg.controlFalseFlags, agg.controlLines)} of product lines; all lines without a planned error ${pctOf(agg.falseFlags, agg.cleanResultLines)}` +
       ` (${agg.falseFlagsOffSpeech} on product lines over no planned speech)${issues ? `; issues: ${issues}` : ''}`,
+    `for review (near the threshold, not flagged): clean controls ${pctOf(agg.controlReviews, agg.controlLines)}; all lines without a planned error ${pctOf(agg.reviews, agg.cleanResultLines)}`,
     `line timing on clean lines (|start| and |end| difference): median ${num(agg.cleanDiffMedianMs, 0)} ms, p95 ${num(agg.cleanDiffP95Ms, 0)} ms`,
     'planned line errors:',
     ...(planned.length ? planned : ['  (none)']),

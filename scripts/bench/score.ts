@@ -486,6 +486,8 @@ export interface DialogueScore {
   cleanResultLines: number;
   /** flagged lines among cleanResultLines */
   falseFlags: number;
+  /** lines for review (a difference at the threshold by its less certain measure only) among cleanResultLines */
+  reviews: number;
   /** false flags on a product line that overlaps no truth line at all (speech detected in the bed) */
   falseFlagsOffSpeech: number;
   falseFlagIssues: Record<string, number>;
@@ -501,7 +503,7 @@ export function scoreDialogue(id: string, truthLines: readonly TruthLine[], dial
   for (const l of errorLines) planned[l.error as LineErrorClass]++;
   const base: DialogueScore = {
     id, available: !!dialogue, control: errorLines.length === 0, truthLines: truthLines.length, planned, detected, plannedLines: [],
-    resultLines: 0, cleanResultLines: 0, falseFlags: 0, falseFlagsOffSpeech: 0, falseFlagIssues: {}, cleanDiffsMs: [],
+    resultLines: 0, cleanResultLines: 0, falseFlags: 0, reviews: 0, falseFlagsOffSpeech: 0, falseFlagIssues: {}, cleanDiffsMs: [],
   };
   if (!dialogue) {
     base.plannedLines = errorLines.map((l) => ({ index: l.index, error: l.error as LineErrorClass, master_start: l.master_start, master_end: l.master_end, detected: false, got: 'no dialogue report' }));
@@ -516,7 +518,7 @@ export function scoreDialogue(id: string, truthLines: readonly TruthLine[], dial
     const hit = over.some((l) => lineHasClass(l, cls)) ||
       (cls === 'missing' && spanHit(dialogue.missing, t)) || (cls === 'untranslated' && spanHit(dialogue.untranslated, t));
     if (hit) detected[cls]++;
-    const got = over.length ? over.map((l) => (l.flagged ? `${l.issue ?? 'flagged'}${finite(l.start_diff_ms) ? ` ${l.start_diff_ms}/${l.end_diff_ms} ms` : ''}` : 'not flagged')).join(', ') : 'no line';
+    const got = over.length ? over.map((l) => (l.flagged || l.review ? `${l.issue ?? (l.review ? 'review' : 'flagged')}${finite(l.start_diff_ms) ? ` ${l.start_diff_ms}/${l.end_diff_ms} ms` : ''}` : 'not flagged')).join(', ') : 'no line';
     base.plannedLines.push({ index: t.index, error: cls, master_start: t.master_start, master_end: t.master_end, detected: hit, got });
   }
   base.resultLines = lines.length;
@@ -529,7 +531,7 @@ export function scoreDialogue(id: string, truthLines: readonly TruthLine[], dial
       if (onTruth.length === 0) base.falseFlagsOffSpeech++;
       const k = l.issue ?? 'flagged';
       base.falseFlagIssues[k] = (base.falseFlagIssues[k] ?? 0) + 1;
-    }
+    } else if (l.review) base.reviews++;
     if (onTruth.length === 1 && finite(l.start_diff_ms) && finite(l.end_diff_ms)) base.cleanDiffsMs.push(Math.abs(l.start_diff_ms), Math.abs(l.end_diff_ms));
   }
   return base;
@@ -547,6 +549,8 @@ export interface DialogueAggregate {
   controlCases: number;
   controlLines: number;
   controlFalseFlags: number;
+  reviews: number;
+  controlReviews: number;
   falseFlagIssues: Record<string, number>;
   cleanDiffMedianMs: number | null;
   cleanDiffP95Ms: number | null;
@@ -582,6 +586,8 @@ export function aggregateDialogue(scores: readonly DialogueScore[]): DialogueAgg
     controlCases: controls.length,
     controlLines: controls.reduce((a, s) => a + s.cleanResultLines, 0),
     controlFalseFlags: controls.reduce((a, s) => a + s.falseFlags, 0),
+    reviews: scores.reduce((a, s) => a + (s.reviews ?? 0), 0),
+    controlReviews: controls.reduce((a, s) => a + (s.reviews ?? 0), 0),
     falseFlagIssues: issues,
     cleanDiffMedianMs: quantile(diffs, 0.5),
     cleanDiffP95Ms: quantile(diffs, 0.95),

@@ -51,13 +51,16 @@ export function formatSummary(r: AnalysisResult): string {
   if (r.speech) lines.push(`Speech:     master ${r.speech.master.segments.length} lines (${r.speech.master.speech_seconds.toFixed(1)} s), dub ${r.speech.dub.segments.length} lines (${r.speech.dub.speech_seconds.toFixed(1)} s)${r.inference ? `; ${r.inference.model} on ${r.inference.provider}` : ''}`);
   if (r.dialogue) {
     const d = r.dialogue;
-    lines.push(`Dialogue:   ${d.summary.lines} master lines, ${d.summary.paired} paired; ${d.summary.flagged} flagged (>= ${d.threshold_frames} frames @ ${d.frame_rate}), ${d.summary.missing} missing in the dub, ${d.summary.untranslated} untranslated`);
-    for (const l of d.lines.filter((x) => x.flagged).slice(0, 20)) {
+    const review = d.summary.review ?? 0;
+    lines.push(`Dialogue:   ${d.summary.lines} master lines, ${d.summary.paired} paired; ${d.summary.flagged} flagged (>= ${d.threshold_frames} frames @ ${d.frame_rate}), ${review ? `${review} to review, ` : ''}${d.summary.missing} missing in the dub, ${d.summary.untranslated} untranslated`);
+    const listed = d.lines.filter((x) => x.flagged || x.review);
+    const unc = (u: number | null | undefined) => (u !== null && u !== undefined && u >= 1 ? ` \u00b1${u.toFixed(0)} ms` : '');
+    for (const l of listed.slice(0, 20)) {
       const what =
-        l.issue === 'missing' ? 'no dub line' : l.issue === 'untranslated' ? `same audio as the master (${Math.round((l.same_audio ?? 1) * 100)}%)` : `start ${sgn(l.start_diff_frames)} fr (${sgn(l.start_diff_ms, 0)} ms), end ${sgn(l.end_diff_frames)} fr (${sgn(l.end_diff_ms, 0)} ms)`;
-      lines.push(`            line ${l.index + 1} ${tc(l.master_start)} -> ${tc(l.master_end)}: ${l.issue?.replace(/_/g, ' ')}: ${what}`);
+        l.issue === 'missing' ? 'no dub line' : l.issue === 'untranslated' ? `same audio as the master (${Math.round((l.same_audio ?? 1) * 100)}%)` : `start ${sgn(l.start_diff_frames)} fr (${sgn(l.start_diff_ms, 0)} ms${unc(l.start_uncertainty_ms)}), end ${sgn(l.end_diff_frames)} fr (${sgn(l.end_diff_ms, 0)} ms${unc(l.end_uncertainty_ms)})`;
+      lines.push(`            line ${l.index + 1} ${tc(l.master_start)} -> ${tc(l.master_end)}: ${l.issue?.replace(/_/g, ' ') ?? 'review (near the threshold, measure uncertain)'}: ${what}`);
     }
-    if (d.summary.flagged > 20) lines.push(`            ... ${d.summary.flagged - 20} more in the JSON result`);
+    if (listed.length > 20) lines.push(`            ... ${listed.length - 20} more in the JSON result`);
   }
   lines.push(`Head:       master ${describeHead(r.master)}; dub ${describeHead(r.dub)}`);
   const total = r.timing.total ?? 0;

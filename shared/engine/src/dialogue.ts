@@ -4,7 +4,7 @@
 // audio are the same (untranslated, or forced-narrative candidates).
 import type { Features } from './features.ts';
 import type { PcmTrack } from './pcm.ts';
-import { DEFAULT_LINE_EDGE_PARAMS, RemixModel, edgesOnEnvelope, separateSpeech, type LineEdgeParams } from './line-edges.ts';
+import { DEFAULT_LINE_EDGE_PARAMS, RemixModel, edgesOnEnvelope, sameRecording, separateSpeech, type LineEdgeParams, type SeparatedEnvelopes } from './line-edges.ts';
 
 export interface SpeechSegment {
   start: number;
@@ -24,13 +24,19 @@ export interface DialogueParams {
    * does not correlate as a waveform; the same recording does, through EQ, gain and a remixed bed.
    */
   sameAudioCorrelation: number;
+  /**
+   * Share of the two files' speech that cancels with the bed (the same recording, see
+   * line-edges.ts sameRecording) at or above which a line counts as untranslated; used instead of
+   * the waveform correlation when the bed-cancelled envelopes are available.
+   */
+  sameRecordingShare: number;
   /** Lines shorter than this are ignored (breaths, clicks). */
   minLineSeconds: number;
   /** Line edges re-measured on the bed-cancelled waveforms when the PCM is given (false: the model's edges). */
   edges: Partial<LineEdgeParams> | false;
 }
 
-export const DEFAULT_DIALOGUE_PARAMS: DialogueParams = { thresholdFrames: 2, minOverlapShare: 0.3, sameAudioCorrelation: 0.5, minLineSeconds: 0.3, edges: {} };
+export const DEFAULT_DIALOGUE_PARAMS: DialogueParams = { thresholdFrames: 2, minOverlapShare: 0.3, sameAudioCorrelation: 0.5, sameRecordingShare: 0.75, minLineSeconds: 0.3, edges: {} };
 
 export interface EditSpan {
   master_start: number;
@@ -54,7 +60,17 @@ export interface DialogueLine {
   end_diff_ms: number | null;
   start_diff_frames: number | null;
   end_diff_frames: number | null;
+  /**
+   * Per edge, the difference's uncertainty (+- ms): an edge under the other file's speech has two
+   * measures and is taken half-way between them. Null when the edges are the speech model's.
+   */
+  start_uncertainty_ms: number | null;
+  end_uncertainty_ms: number | null;
+  /** Where the edges come from: the bed-cancelled waveforms, or the speech model's segments (fallback). */
+  timing: 'waveform' | 'speech_model' | null;
   flagged: boolean;
+  /** No difference reaches the threshold, but one would within its uncertainty: listen to it. */
+  review: boolean;
   issue: 'early_start' | 'late_start' | 'early_end' | 'late_end' | 'start_and_end' | 'missing' | 'untranslated' | null;
   /** Waveform correlation of master and aligned dub over the line (1: the same recording). */
   same_audio: number | null;
@@ -68,7 +84,7 @@ export interface DialogueReport {
   untranslated: { master_start: number; master_end: number; similarity: number }[];
   /** Dub speech with no master line (added lines, or lines moved elsewhere). */
   extra: { dub_start: number; dub_end: number }[];
-  summary: { lines: number; paired: number; flagged: number; missing: number; untranslated: number; extra: number };
+  summary: { lines: number; paired: number; flagged: number; review: number; missing: number; untranslated: number; extra: number };
 }
 
 /** Dub time of a master time through the edit map (null in a gap). */
@@ -144,15 +160,20 @@ export function dialogueQc(input: {
   const lines: DialogueLine[] = lineGroups.map((g, index) => {
     const mStart = Math.min(...g.m.map((s) => s.start));
     const mEnd = Math.max(...g.m.map((s) => s.end));
-    const same = input.masterPcm && input.dubPcm ? sameWaveform(input.masterPcm, input.dubPcm, input.spans, mStart, mEnd) : null;
     if (g.d.length === 0) {
-      return { index, master_start: r3(mStart), master_end: r3(mEnd), dub_start: null, dub_end: null, mapped_start: null, mapped_end: null, start_diff_ms: null, end_diff_ms: null, start_diff_frames: null, end_diff_frames: null, flagged: true, issue: 'missing', same_audio: same === null ? null : r3(same) };
+      const same = input.masterPcm && input.dubPcm ? sameWaveform(input.masterPcm, input.dubPcm, input.spans, mStart, mEnd) : null;
+      return { index, master_start: r3(mStart), master_end: r3(mEnd), dub_start: null, dub_end: null, mapped_start: null, mapped_end: null, start_diff_ms: null, end_diff_ms: null, start_diff_frames: null, end_diff_frames: null, start_uncertainty_ms: null, end_uncertainty_ms: null, timing: null, flagged: true, review: false, issue: 'missing', same_audio: same === null ? null : r3(same) };
     }
-    const untranslated = same !== null && same >= p.sameAudioCorrelation;
     const model = { m: { start: mStart, end: mEnd }, d: { start: Math.min(...g.d.map((d) => d.ms)), end: Math.max(...g.d.map((d) => d.me)) } };
+    const sep = p.edges && remixFor ? separateLine(remixFor, input.spans, model.m, model.d, p.edges) : null;
+    // Same recording: on the bed-cancelled waveforms where they can be had (a loud shared bed alone
+    // makes the plain waveforms correlate), else on the plain waveforms.
+    const sameSep = sep ? sameRecording(sep.env, sep.reach.start, sep.reach.end) : null;
+    const same = sameSep ?? (input.masterPcm && input.dubPcm ? sameWaveform(input.masterPcm, input.dubPcm, input.spans, mStart, mEnd) : null);
+    const untranslated = same !== null && same >= (sameSep !== null ? p.sameRecordingShare : p.sameAudioCorrelation);
     // A same-recording line has no dub speech of its own to time: the model's edges stand.
-    const measured = p.edges && !untranslated && remixFor ? waveformEdges(remixFor, input.spans, model.m, model.d, p.edges) : null;
-    const me = measured?.m ?? model.m;
+    const measured = sep && !untranslated ? lineEdges(sep, model.m, model.d, p.edges as Partial<LineEdgeParams>) : null;
+      const me = measured?.m ?? model.m;
     const ms = measured?.d.start ?? model.d.start;
     const mn = measured?.d.end ?? model.d.end;
     const de = measured
@@ -162,8 +183,14 @@ export function dialogueQc(input: {
     const dn = mn - me.end;
     const sf = ds * fps;
     const ef = dn * fps;
-    const startBad = Math.abs(sf) >= p.thresholdFrames - 1e-9;
-    const endBad = Math.abs(ef) >= p.thresholdFrames - 1e-9;
+    const thr = p.thresholdFrames - 1e-9;
+    // An edge is flagged when its difference reaches the threshold; a line whose differences do
+    // not, but would within their uncertainty, is for review (a listen) instead.
+    const us = measured ? measured.uncertainty.start * fps : 0;
+    const ue = measured ? measured.uncertainty.end * fps : 0;
+    const startBad = Math.abs(sf) >= thr;
+    const endBad = Math.abs(ef) >= thr;
+    const review = !untranslated && !startBad && !endBad && (Math.abs(sf) + us >= thr || Math.abs(ef) + ue >= thr);
     const issue: DialogueLine['issue'] = untranslated ? 'untranslated' : startBad && endBad ? 'start_and_end' : startBad ? (ds > 0 ? 'late_start' : 'early_start') : endBad ? (dn > 0 ? 'late_end' : 'early_end') : null;
     return {
       index,
@@ -177,7 +204,11 @@ export function dialogueQc(input: {
       end_diff_ms: r1(dn * 1000),
       start_diff_frames: r2(sf),
       end_diff_frames: r2(ef),
+      start_uncertainty_ms: measured ? r1(measured.uncertainty.start * 1000) : null,
+      end_uncertainty_ms: measured ? r1(measured.uncertainty.end * 1000) : null,
+      timing: measured ? 'waveform' : 'speech_model',
       flagged: issue !== null,
+      review,
       issue,
       same_audio: same === null ? null : r3(same),
     };
@@ -196,7 +227,7 @@ export function dialogueQc(input: {
     missing,
     untranslated,
     extra,
-    summary: { lines: lines.length, paired: lines.filter((l) => l.dub_start !== null).length, flagged: lines.filter((l) => l.flagged).length, missing: missing.length, untranslated: untranslated.length, extra: extra.length },
+    summary: { lines: lines.length, paired: lines.filter((l) => l.dub_start !== null).length, flagged: lines.filter((l) => l.flagged).length, review: lines.filter((l) => l.review).length, missing: missing.length, untranslated: untranslated.length, extra: extra.length },
   };
 }
 
@@ -210,17 +241,23 @@ function dubSegsAll(dub: readonly SpeechSegment[], spans: readonly EditSpan[]): 
   return out;
 }
 
+interface LineSeparation {
+  env: SeparatedEnvelopes;
+  /** Both files' model segments of the line together (master time). */
+  reach: { start: number; end: number };
+}
+
 /**
- * Both files' edges of one line measured on the bed-cancelled envelopes (see line-edges.ts), in
- * master time; null when the line crosses an edit, or the remix or the envelopes give no answer.
+ * Both files' bed-cancelled envelopes around one line (see line-edges.ts); null when the line
+ * crosses an edit or the remix cannot be estimated there.
  */
-function waveformEdges(
+function separateLine(
   remixFor: (span: EditSpan) => RemixModel | null,
   spans: readonly EditSpan[],
   master: { start: number; end: number },
   dub: { start: number; end: number },
   params: Partial<LineEdgeParams>,
-): { m: { start: number; end: number }; d: { start: number; end: number } } | null {
+): LineSeparation | null {
   const p = { ...DEFAULT_LINE_EDGE_PARAMS, ...params };
   const search = p.searchSeconds;
   const from = Math.min(master.start, dub.start) - search - p.marginSeconds;
@@ -234,25 +271,63 @@ function waveformEdges(
     { start: Math.min(master.end, dub.end) - search, end: Math.max(master.end, dub.end) + search + 0.05 },
   ];
   const env = separateSpeech(remix, from, to, fine, p);
-  if (!env) return null;
+  return env ? { env, reach: { start: Math.min(master.start, dub.start), end: Math.max(master.end, dub.end) } } : null;
+}
+
+/** Both files' edges of one line on its separated envelopes, in master time; null when an envelope gives no answer. */
+function lineEdges(
+  sep: LineSeparation,
+  master: { start: number; end: number },
+  dub: { start: number; end: number },
+  params: Partial<LineEdgeParams>,
+): MeasuredEdges | null {
+  const { env, reach } = sep;
   // Either file's walk may reach as far as the other file's line (a model that missed a soft start in one file).
-  const reach = { start: Math.min(master.start, dub.start), end: Math.max(master.end, dub.end) };
-  const mPlain = edgesOnEnvelope(env.master, env.bedFloor, env.t0, env.hop, master, p, reach);
-  const dPlain = edgesOnEnvelope(env.dub, env.bedFloor, env.t0, env.hop, dub, p, reach);
-  const mNoise = edgesOnEnvelope(env.master, env.masterFloor, env.t0, env.hop, master, p, reach);
-  const dNoise = edgesOnEnvelope(env.dub, env.dubFloor, env.t0, env.hop, dub, p, reach);
+  const mPlain = edgesOnEnvelope(env.master, env.bedFloor, env.t0, env.hop, master, params, reach);
+  const dPlain = edgesOnEnvelope(env.dub, env.bedFloor, env.t0, env.hop, dub, params, reach);
+  const mNoise = edgesOnEnvelope(env.master, env.masterFloor, env.t0, env.hop, master, params, reach);
+  const dNoise = edgesOnEnvelope(env.dub, env.dubFloor, env.t0, env.hop, dub, params, reach);
   if (!mPlain || !dPlain || !mNoise || !dNoise) return null;
   // The outer edge of each pair (earlier start, later end) is where the other file is silent:
   // the plain measure holds there. The inner edge lies under the other file's speech, whose cross
-  // terms would drag it outwards to the outer edge (a shifted line would then read as in sync):
-  // there the noise-aware measure bounds it.
-  // Which file is outer is read where each is surely speaking (its loud frames): a weak edge can
-  // carry the other file's onset smeared by the window.
+  // terms drag the plain measure outwards, towards the outer edge (a shifted line would read as in
+  // sync), while the noise-aware measure errs inwards (it loses soft speech under loud speech):
+  // the inner edge is placed between them by how much of the stretch between stands above the
+  // noise, with half their spread as its uncertainty. Which file is outer is read where each is
+  // surely speaking (its loud frames): a weak edge can carry the other file's onset smeared by
+  // the window.
   const mFirst = mPlain.loudStart <= dPlain.loudStart;
   const mLast = mPlain.loudEnd >= dPlain.loudEnd;
-  const me = { start: mFirst ? mPlain.start : Math.max(mPlain.start, mNoise.start), end: mLast ? mPlain.end : Math.min(mPlain.end, mNoise.end) };
-  const de = { start: mFirst ? Math.max(dPlain.start, dNoise.start) : dPlain.start, end: mLast ? Math.min(dPlain.end, dNoise.end) : dPlain.end };
-  return { m: me, d: de };
+  const mid = (plain: number, noise: number, e: Float32Array, floor: Float32Array) => noise + speechShare(e, floor, env.t0, env.hop, plain, noise, params) * (plain - noise);
+  const me = { start: mFirst ? mPlain.start : mid(mPlain.start, mNoise.start, env.master, env.masterFloor), end: mLast ? mPlain.end : mid(mPlain.end, mNoise.end, env.master, env.masterFloor) };
+  const de = { start: mFirst ? mid(dPlain.start, dNoise.start, env.dub, env.dubFloor) : dPlain.start, end: mLast ? dPlain.end : mid(dPlain.end, dNoise.end, env.dub, env.dubFloor) };
+  const uncertainty = {
+    start: (mFirst ? Math.abs(dPlain.start - dNoise.start) : Math.abs(mPlain.start - mNoise.start)) / 2,
+    end: (mLast ? Math.abs(mPlain.end - mNoise.end) : Math.abs(dPlain.end - dNoise.end)) / 2,
+  };
+  return { m: me, d: de, uncertainty };
+}
+
+/**
+ * Between an inner edge's two measures, the share of frames whose envelope stands at or above
+ * the estimate's cross-term noise (its std): about 1 where the file speaks softly under the other,
+ * about 0.16 where the plain measure walked through noise alone. Mapped to 0..1.
+ */
+function speechShare(e: Float32Array, floor: Float32Array, t0: number, hop: number, a: number, b: number, params: Partial<LineEdgeParams>): number {
+  const margin = params.edgeAboveNoiseDb ?? DEFAULT_LINE_EDGE_PARAMS.edgeAboveNoiseDb;
+  const i0 = Math.max(0, Math.round((Math.min(a, b) - t0) / hop)), i1 = Math.min(e.length, Math.round((Math.max(a, b) - t0) / hop));
+  if (i1 - i0 < 2) return 0.5;
+  let n = 0;
+  for (let i = i0; i < i1; i++) if ((e[i] as number) >= (floor[i] as number) - margin) n++;
+  const share = n / (i1 - i0);
+  return Math.max(0, Math.min(1, (share - 0.16) / (0.84 - 0.16)));
+}
+
+interface MeasuredEdges {
+  m: { start: number; end: number };
+  d: { start: number; end: number };
+  /** Per edge, the difference's uncertainty (+-, seconds; see lineEdges). */
+  uncertainty: { start: number; end: number };
 }
 
 /**

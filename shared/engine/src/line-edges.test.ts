@@ -88,6 +88,7 @@ test('a line in sync reads in sync on the waveforms, though the model edges are 
   assert.ok(Math.abs(l.master_end - 6.2) < 0.015, `master end ${l.master_end}`);
   assert.ok(Math.abs(l.start_diff_ms!) < 15 && Math.abs(l.end_diff_ms!) < 15, `${l.start_diff_ms}/${l.end_diff_ms}`);
   assert.equal(l.flagged, false);
+  assert.equal(l.review, false);
   assert.ok(Math.abs(l.dub_start! - 4.5) < 0.015, `dub start in dub time ${l.dub_start}`);
   // The model's edges alone call the same line 3+ frames early at the end.
   const model = dialogueQc({ masterSpeech: p.masterSpeech, dubSpeech: p.dubSpeech, spans: p.spans, frameRate: 25, masterPcm: p.master, dubPcm: p.dub, params: { edges: false } });
@@ -95,13 +96,22 @@ test('a line in sync reads in sync on the waveforms, though the model edges are 
 });
 
 for (const shift of [0.12, -0.12]) {
-  test(`a dub line ${shift > 0 ? 'late' : 'early'} by 3 frames is measured at both edges`, () => {
+  test(`a dub line ${shift > 0 ? 'late' : 'early'} by 3 frames is flagged, both edge differences right within their uncertainty`, () => {
     const p = pair(shift);
     const r = dialogueQc({ masterSpeech: p.masterSpeech, dubSpeech: p.dubSpeech, spans: p.spans, frameRate: 25, masterPcm: p.master, dubPcm: p.dub });
     const l = r.lines[0]!;
-    assert.ok(Math.abs(l.start_diff_ms! - shift * 1000) < 25, `start ${l.start_diff_ms}`);
-    assert.ok(Math.abs(l.end_diff_ms! - shift * 1000) < 25, `end ${l.end_diff_ms}`);
-    assert.equal(l.issue, 'start_and_end');
+    const want = shift * 1000;
+    assert.equal(l.timing, 'waveform');
+    // At each edge one file lies under the other's speech (late: the dub's start, the master's
+    // end); its edge carries the uncertainty.
+    const edges: [number, number][] = [[l.start_diff_ms!, l.start_uncertainty_ms!], [l.end_diff_ms!, l.end_uncertainty_ms!]];
+    for (const [diff, unc] of edges) {
+      assert.ok(Math.abs(diff - want) <= unc + 50, `${diff} +- ${unc} vs ${want}`);
+      assert.ok(Math.sign(diff) === Math.sign(want), `${diff}: the shift's sign`);
+      assert.ok(unc < Math.abs(want), `uncertainty ${unc} below the shift`);
+    }
+    assert.equal(l.flagged, true, `${l.start_diff_ms} +- ${l.start_uncertainty_ms} / ${l.end_diff_ms} +- ${l.end_uncertainty_ms}`);
+    assert.ok(['start_and_end', shift > 0 ? 'late_start' : 'early_start', shift > 0 ? 'late_end' : 'early_end'].includes(String(l.issue)), String(l.issue));
   });
 }
 

@@ -199,15 +199,17 @@ export class RemixModel {
   private readonly times: Float64Array;
   private readonly cross: Float32Array;
   private readonly power: Float32Array;
+  private readonly dpower: Float32Array;
   readonly spectra: SpanSpectra;
   /** Every speech segment of either file, merged: the frames outside them are the bed alone. */
   readonly speech: Segment[];
-  private constructor(spectra: SpanSpectra, speech: Segment[], times: Float64Array, cross: Float32Array, power: Float32Array, private readonly p: LineEdgeParams) {
+  private constructor(spectra: SpanSpectra, speech: Segment[], times: Float64Array, cross: Float32Array, power: Float32Array, dpower: Float32Array, private readonly p: LineEdgeParams) {
     this.spectra = spectra;
     this.speech = speech;
     this.times = times;
     this.cross = cross;
     this.power = power;
+    this.dpower = dpower;
   }
 
   static build(master: PcmTrack, dub: PcmTrack, span: EdgeSpan, speech: readonly Segment[], params: Partial<LineEdgeParams> = {}): RemixModel | null {
@@ -222,6 +224,7 @@ export class RemixModel {
     const Mr = new Float32Array(bins), Mi = new Float32Array(bins), Dr = new Float32Array(bins), Di = new Float32Array(bins);
     const cross = new Float32Array(times.length * bins * 2);
     const power = new Float32Array(times.length * bins);
+    const dpower = new Float32Array(times.length * bins);
     times.forEach((t, f) => {
       spectra.read(t, 0, Mr, Mi, Dr, Di);
       for (let k = 0; k < bins; k++) {
@@ -229,9 +232,10 @@ export class RemixModel {
         cross[2 * (f * bins + k)] = dr * mr + di * mi; // D·conj(M)
         cross[2 * (f * bins + k) + 1] = di * mr - dr * mi;
         power[f * bins + k] = mr * mr + mi * mi;
+        dpower[f * bins + k] = dr * dr + di * di;
       }
     });
-    return new RemixModel(spectra, merged, Float64Array.from(times), cross, power, p);
+    return new RemixModel(spectra, merged, Float64Array.from(times), cross, power, dpower, p);
   }
 
   /** H per bin for a line around master time t (least squares over the nearby samples); null when too few. */
@@ -240,22 +244,51 @@ export class RemixModel {
     for (const w of [this.p.remixWindowSeconds, 4 * this.p.remixWindowSeconds]) {
       const from = lowerBound(this.times, t - w), to = lowerBound(this.times, t + w);
       if (to - from < this.p.minRemixFrames) continue;
-      const Hr = new Float64Array(bins), Hi = new Float64Array(bins);
-      for (let k = 0; k < bins; k++) {
-        let nr = 0, ni = 0, den = 0;
-        for (let f = from; f < to; f++) {
-          nr += this.cross[2 * (f * bins + k)] as number;
-          ni += this.cross[2 * (f * bins + k) + 1] as number;
-          den += this.power[f * bins + k] as number;
+      // Least squares, then again without the frames it fits worst: speech the model missed
+      // (a soft or masked line) is not the bed and would pull H.
+      let H = this.fit(from, to, null);
+      const ratio = new Float64Array(to - from);
+      for (let f = from; f < to; f++) {
+        let res = 0, ref = 0;
+        for (let k = 0, x = f * bins; k < bins; k++, x++) {
+          const hr = H.Hr[k] as number, hi = H.Hi[k] as number;
+          const pm = this.power[x] as number;
+          // |D - H M|^2 = |D|^2 - 2 Re(conj(H) D conj(M)) + |H|^2 |M|^2
+          res += (this.dpower[x] as number) - 2 * (hr * (this.cross[2 * x] as number) + hi * (this.cross[2 * x + 1] as number)) + (hr * hr + hi * hi) * pm;
+          ref += (hr * hr + hi * hi) * pm;
         }
-        Hr[k] = den > 0 ? nr / den : 0;
-        Hi[k] = den > 0 ? ni / den : 0;
+        ratio[f - from] = ref > 0 ? res / ref : Infinity;
       }
-      return { Hr, Hi };
+      const sorted = Float64Array.from(ratio).sort();
+      const limit = OUTLIER_FACTOR * (sorted[sorted.length >> 1] as number);
+      const keep = Array.from(ratio, (r) => r <= limit);
+      if (keep.filter(Boolean).length >= this.p.minRemixFrames) H = this.fit(from, to, keep);
+      return H;
     }
     return null;
   }
+
+  private fit(from: number, to: number, keep: boolean[] | null): { Hr: Float64Array; Hi: Float64Array } {
+    const bins = this.spectra.bins;
+    const Hr = new Float64Array(bins), Hi = new Float64Array(bins);
+    for (let k = 0; k < bins; k++) {
+      let nr = 0, ni = 0, den = 0;
+      for (let f = from; f < to; f++) {
+        if (keep && !keep[f - from]) continue;
+        const x = f * bins + k;
+        nr += this.cross[2 * x] as number;
+        ni += this.cross[2 * x + 1] as number;
+        den += this.power[x] as number;
+      }
+      Hr[k] = den > 0 ? nr / den : 0;
+      Hi[k] = den > 0 ? ni / den : 0;
+    }
+    return { Hr, Hi };
+  }
 }
+
+/** A bed-only frame whose cancellation residual exceeds the median's this many times holds something else (missed speech). */
+const OUTLIER_FACTOR = 4;
 
 function lowerBound(a: Float64Array, x: number): number {
   let lo = 0, hi = a.length;
@@ -285,6 +318,29 @@ export interface SeparatedEnvelopes {
    */
   masterFloor: Float32Array;
   dubFloor: Float32Array;
+  /**
+   * Per frame (linear, master scale): the cancellation residual |D - H·M|² (both files' own
+   * speech) and both files' power above the bed's spectrum (their speech however it relates).
+   */
+  residual: Float32Array;
+  excess: Float32Array;
+}
+
+/**
+ * How much of two files' speech over [start, end) is the same recording (0..1): 1 - residual /
+ * excess. Speech of its own in each file (a translation, another voice) survives the cancellation
+ * as residual; the master's own line in the dub cancels with the bed. Null when no speech stands
+ * above the bed there.
+ */
+export function sameRecording(env: SeparatedEnvelopes, start: number, end: number): number | null {
+  const i0 = Math.max(0, Math.round((start - env.t0) / env.hop));
+  const i1 = Math.min(env.excess.length, Math.round((end - env.t0) / env.hop));
+  let res = 0, exc = 0;
+  for (let i = i0; i < i1; i++) {
+    res += env.residual[i] as number;
+    exc += env.excess[i] as number;
+  }
+  return exc > 0 ? Math.max(0, Math.min(1, 1 - res / exc)) : null;
 }
 
 /**
@@ -318,8 +374,25 @@ export function separateSpeech(remix: RemixModel, from: number, to: number, fine
     spectra.read(t, f, Mr, Mi, Dr, Di);
     if (!inSpeech(remix.speech, t, guard)) bedOnly[f] = 1;
   }
-  if (!bedOnly.some((x) => x === 1)) return null;
   const { Hr, Hi } = H;
+  // Bed-only by the model, but the remix does not explain them: speech the model missed.
+  const ratio = new Float64Array(frames).fill(NaN);
+  for (let f = 0; f < frames; f++) {
+    if (!bedOnly[f]) continue;
+    let res = 0, ref = 0;
+    for (let k = 0, x = f * bins; k < bins; k++, x++) {
+      const mr = Mr[x] as number, mi = Mi[x] as number;
+      const hr = (Hr[k] as number) * mr - (Hi[k] as number) * mi;
+      const hi = (Hr[k] as number) * mi + (Hi[k] as number) * mr;
+      res += ((Dr[x] as number) - hr) ** 2 + ((Di[x] as number) - hi) ** 2;
+      ref += hr * hr + hi * hi;
+    }
+    ratio[f] = ref > 0 ? res / ref : Infinity;
+  }
+  const finite = Array.from(ratio).filter((r) => !Number.isNaN(r)).sort((x, y) => x - y);
+  if (finite.length === 0) return null;
+  const outlier = OUTLIER_FACTOR * (finite[finite.length >> 1] as number);
+  for (let f = 0; f < frames; f++) if (bedOnly[f] && (ratio[f] as number) > outlier) bedOnly[f] = 0;
   // The remix's gain moves (level automation, the bed's compressor): a complex gain per bed-only
   // frame on top of H, interpolated across the frames where someone speaks.
   const gr = new Float64Array(frames).fill(NaN), gi = new Float64Array(frames).fill(NaN);
@@ -354,9 +427,9 @@ export function separateSpeech(remix: RemixModel, from: number, to: number, fine
   for (let k = 0; k < bins; k++) bedSpectrum[k] = (bedSpectrum[k] as number) / bedCount;
   // Per frame, the speech-band powers.
   const em = new Float64Array(frames), ed = new Float64Array(frames), eb = new Float64Array(frames), er = new Float64Array(frames);
-  const nm = new Float64Array(frames), nd = new Float64Array(frames);
+  const nm = new Float64Array(frames), nd = new Float64Array(frames), ex = new Float64Array(frames);
   for (let f = 0; f < frames; f++) {
-    let sm = 0, sd = 0, sb = 0, sr2 = 0, vm = 0, vd = 0, prevM = 0, prevD = 0;
+    let sm = 0, sd = 0, sb = 0, sr2 = 0, vm = 0, vd = 0, prevM = 0, prevD = 0, sx = 0;
     const fr = gr[f] as number, fi = gi[f] as number;
     for (let k = 0, x = f * bins; k < bins; k++, x++) {
       const Hfr = (Hr[k] as number) * fr - (Hi[k] as number) * fi, Hfi = (Hr[k] as number) * fi + (Hi[k] as number) * fr;
@@ -382,6 +455,7 @@ export function separateSpeech(remix: RemixModel, from: number, to: number, fine
       // A Hann window spreads a partial over neighbouring bins, whose cross terms then move
       // together: the covariance with the previous bin is counted as if fully correlated.
       const bk = bedSpectrum[k] as number;
+      sx += Math.max(0, M2 - bk) + Math.max(0, D2 / h - bk);
       const am = Math.sqrt((bk * Math.max(0, D2 / h - bk)) / 2);
       const ad = Math.sqrt((bk * Math.max(0, M2 - bk)) / 2);
       vm += am * am + 2 * am * prevM;
@@ -391,6 +465,7 @@ export function separateSpeech(remix: RemixModel, from: number, to: number, fine
     }
     nm[f] = vm;
     nd[f] = vd;
+    ex[f] = sx;
     // Each file's speech is at most the residual's power (R holds both speeches and no bed), which
     // keeps the estimate's first-order error out of the bed-only frames.
     em[f] = Math.max(0, Math.min(sm, sr2));
@@ -429,9 +504,12 @@ export function separateSpeech(remix: RemixModel, from: number, to: number, fine
     for (let i = 0; i < grid; i++) o[i] = Math.max((bed[i] as number) + leak + p.edgeAboveFloorDb, noise ? (noise[i] as number) + p.edgeAboveNoiseDb : -Infinity);
     return o;
   };
+  const held = (e: Float64Array) => Float32Array.from(at, (f) => e[f] as number);
   return {
     t0: from,
     hop,
+    residual: held(er),
+    excess: held(ex),
     master: smooth(em, false),
     dub: smooth(ed, false),
     bed,

@@ -5,8 +5,11 @@
 // master time t is heard in the dub at t + offset. The fix is to advance the dub (trim its head).
 import { z } from 'zod';
 
-/** 1.1.0 added `dialogue` and `inference` (optional: 1.0.0 documents are still valid). */
-export const SCHEMA_VERSION = '1.1.0';
+/**
+ * 1.1.0 added `dialogue` and `inference` (optional: 1.0.0 documents are still valid); 1.2.0 adds
+ * each dialogue line's edge uncertainty, timing source and review flag, and the review count.
+ */
+export const SCHEMA_VERSION = '1.2.0';
 
 export const VERDICTS = ['no_match', 'edited', 'drift', 'offset', 'in_sync'] as const;
 export const Verdict = z.enum(VERDICTS);
@@ -105,9 +108,13 @@ export const DialogueLineSchema = z.object({
   end_diff_ms: z.number().nullable(),
   start_diff_frames: z.number().nullable(),
   end_diff_frames: z.number().nullable(),
-  flagged: z.boolean(),
+  start_uncertainty_ms: z.number().nullable().describe('+- ms on start_diff_ms: an edge under the other file\'s speech has two measures and is taken half-way; null when the edges are the speech model\'s'),
+  end_uncertainty_ms: z.number().nullable(),
+  timing: z.enum(['waveform', 'speech_model']).nullable().describe('line edges measured on the bed-cancelled waveforms, or (fallback) the speech model\'s segment edges'),
+  flagged: z.boolean().describe('a start or end difference reaches the threshold, or the line is missing or untranslated'),
+  review: z.boolean().describe('no difference reaches the threshold but one would within its uncertainty: worth a listen'),
   issue: z.enum(['early_start', 'late_start', 'early_end', 'late_end', 'start_and_end', 'missing', 'untranslated']).nullable(),
-  same_audio: z.number().nullable().describe('waveform correlation of master and aligned dub over the line (1: the same recording)'),
+  same_audio: z.number().nullable().describe('how much of the line is the same recording in both files (0..1): the share of their speech that cancels with the shared bed, or without the waveforms\' separation their correlation'),
 });
 
 export const DialogueReportSchema = z.object({
@@ -117,7 +124,7 @@ export const DialogueReportSchema = z.object({
   missing: z.array(z.object({ master_start: z.number(), master_end: z.number() })),
   untranslated: z.array(z.object({ master_start: z.number(), master_end: z.number(), similarity: z.number() })),
   extra: z.array(z.object({ dub_start: z.number(), dub_end: z.number() })),
-  summary: z.object({ lines: z.number(), paired: z.number(), flagged: z.number(), missing: z.number(), untranslated: z.number(), extra: z.number() }),
+  summary: z.object({ lines: z.number(), paired: z.number(), flagged: z.number(), review: z.number(), missing: z.number(), untranslated: z.number(), extra: z.number() }),
 });
 
 export const SpeechSummary = z.object({
@@ -134,7 +141,7 @@ export const InferenceInfo = z.object({
 });
 
 export const AnalysisResult = z.object({
-  schema_version: z.string().describe('version of this document schema (semver; 1.1.0 adds dialogue and inference)'),
+  schema_version: z.string().describe('version of this document schema (semver; 1.1.0 adds dialogue and inference; 1.2.0 dialogue line uncertainty and review)'),
   match: z.boolean(),
   verdict: Verdict,
   reasons: z.array(z.string()),

@@ -144,7 +144,7 @@ function editMapRows(r: AnalysisResult, ctx: RateContext): Cell[][] {
 /** User-provided text in a spreadsheet cell (file names, notes, error messages). */
 const userCell = (v: string | null): string | null => (v === null ? null : neutralizeFormula(v));
 
-export const DIALOGUE_COLUMNS = ['line', 'master_in', 'master_out', 'master_in_timecode', 'dub_in', 'dub_out', 'start_diff_ms', 'end_diff_ms', 'start_diff_frames', 'end_diff_frames', 'flagged', 'issue', 'same_audio'] as const;
+export const DIALOGUE_COLUMNS = ['line', 'master_in', 'master_out', 'master_in_timecode', 'dub_in', 'dub_out', 'start_diff_ms', 'end_diff_ms', 'start_diff_frames', 'end_diff_frames', 'start_uncertainty_ms', 'end_uncertainty_ms', 'timing', 'flagged', 'review', 'issue', 'same_audio'] as const;
 
 export function analysisReportCsv(rec: AnalysisRecord): string {
   const r = rec.result;
@@ -186,7 +186,7 @@ export function analysisReportCsv(rec: AnalysisRecord): string {
   if (r?.dialogue) {
     rows.push([], [...DIALOGUE_COLUMNS]);
     for (const l of r.dialogue.lines) {
-      rows.push([l.index + 1, roundTo(l.master_start, 3), roundTo(l.master_end, 3), timecodeAt(l.master_start, ctx), roundTo(l.dub_start, 3), roundTo(l.dub_end, 3), roundTo(l.start_diff_ms, 1), roundTo(l.end_diff_ms, 1), roundTo(l.start_diff_frames, 2), roundTo(l.end_diff_frames, 2), l.flagged, l.issue ?? '', roundTo(l.same_audio, 3)]);
+      rows.push([l.index + 1, roundTo(l.master_start, 3), roundTo(l.master_end, 3), timecodeAt(l.master_start, ctx), roundTo(l.dub_start, 3), roundTo(l.dub_end, 3), roundTo(l.start_diff_ms, 1), roundTo(l.end_diff_ms, 1), roundTo(l.start_diff_frames, 2), roundTo(l.end_diff_frames, 2), roundTo(l.start_uncertainty_ms ?? null, 1), roundTo(l.end_uncertainty_ms ?? null, 1), l.timing ?? '', l.flagged, l.review ?? false, l.issue ?? '', roundTo(l.same_audio, 3)]);
     }
   }
   // csv-stringify quotes per RFC 4180 (fields with the delimiter, quotes or line breaks).
@@ -394,27 +394,30 @@ ${parts.join('\n')}
 
 // ---------------------------------------------------------------------------------------------
 // Dialogue timing: a lane of master lines along the programme (green: in time, amber: timing
-// off, red: missing, purple: untranslated) and the flagged lines as a table.
+// off, blue: review, red: missing, purple: untranslated) and the flagged and review lines as a table.
 
 function dialogueLane(r: NonNullable<AnalysisRecord['result']>): string {
   const d = r.dialogue!;
   const total = Math.max(r.master.duration, 1);
   const W = 900;
   const H = 34;
-  const colour = (issue: string | null) => (issue === null ? '#2e8b57' : issue === 'missing' ? '#c0392b' : issue === 'untranslated' ? '#7d3c98' : '#d68910');
+  type Line = (typeof d.lines)[number];
+  const colour = (l: Line) => (l.issue === null ? (l.review ? '#2e86c1' : '#2e8b57') : l.issue === 'missing' ? '#c0392b' : l.issue === 'untranslated' ? '#7d3c98' : '#d68910');
+  const label = (l: Line) => l.issue?.replace(/_/g, ' ') ?? (l.review ? 'review' : 'in time');
   const rects = d.lines
-    .map((l) => `<rect x="${((l.master_start / total) * W).toFixed(1)}" y="8" width="${Math.max(1, ((l.master_end - l.master_start) / total) * W).toFixed(1)}" height="18" fill="${colour(l.issue)}"><title>line ${l.index + 1}: ${escapeHtml(l.issue ?? 'in time')}</title></rect>`)
+    .map((l) => `<rect x="${((l.master_start / total) * W).toFixed(1)}" y="8" width="${Math.max(1, ((l.master_end - l.master_start) / total) * W).toFixed(1)}" height="18" fill="${colour(l)}"><title>line ${l.index + 1}: ${escapeHtml(label(l))}</title></rect>`)
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="dialogue lines along the master"><rect x="0" y="16" width="${W}" height="2" fill="#ccc"/>${rects}</svg>
-<p class="muted">${d.summary.lines} master lines, ${d.summary.paired} paired with a dub line; ${d.summary.flagged} flagged at ${d.threshold_frames} frames or more (${d.frame_rate} fps); ${d.summary.missing} missing; ${d.summary.untranslated} untranslated.</p>`;
+<p class="muted">${d.summary.lines} master lines, ${d.summary.paired} paired with a dub line; ${d.summary.flagged} flagged at ${d.threshold_frames} frames or more (${d.frame_rate} fps); ${d.summary.review ? `${d.summary.review} to review (near the threshold, measure uncertain); ` : ''}${d.summary.missing} missing; ${d.summary.untranslated} untranslated.</p>`;
 }
 
 function dialogueTable(r: NonNullable<AnalysisRecord['result']>, ctx: ReturnType<typeof rateContext>): string {
-  const flagged = r.dialogue!.lines.filter((l) => l.flagged);
+  const flagged = r.dialogue!.lines.filter((l) => l.flagged || l.review);
   if (flagged.length === 0) return '<p>Every paired line starts and ends within the threshold.</p>';
   const f = (x: number | null, digits = 1) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`);
+  const unc = (u: number | null | undefined) => (u !== null && u !== undefined && u >= 1 ? ` \u00b1${u.toFixed(0)} ms` : '');
   const rows = flagged
-    .map((l) => `<tr><td>${l.index + 1}</td><td>${escapeHtml(timecodeAt(l.master_start, ctx))}</td><td>${escapeHtml(timecodeAt(l.master_end, ctx))}</td><td>${escapeHtml((l.issue ?? '').replace(/_/g, ' '))}</td><td>${f(l.start_diff_frames)} fr / ${f(l.start_diff_ms, 0)} ms</td><td>${f(l.end_diff_frames)} fr / ${f(l.end_diff_ms, 0)} ms</td></tr>`)
+    .map((l) => `<tr><td>${l.index + 1}</td><td>${escapeHtml(timecodeAt(l.master_start, ctx))}</td><td>${escapeHtml(timecodeAt(l.master_end, ctx))}</td><td>${escapeHtml(l.issue?.replace(/_/g, ' ') ?? 'review')}</td><td>${f(l.start_diff_frames)} fr / ${f(l.start_diff_ms, 0)} ms${unc(l.start_uncertainty_ms)}</td><td>${f(l.end_diff_frames)} fr / ${f(l.end_diff_ms, 0)} ms${unc(l.end_uncertainty_ms)}</td></tr>`)
     .join('');
   return `<table><thead><tr><th>Line</th><th>Master in</th><th>Master out</th><th>Issue</th><th>Start</th><th>End</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

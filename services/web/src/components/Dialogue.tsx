@@ -11,7 +11,9 @@ const W = 1120;
 const H = 40;
 const M = { left: 70, right: 18 };
 
-const tone = (issue: string | null) => (issue === null ? 'line-ok' : issue === 'missing' ? 'line-missing' : issue === 'untranslated' ? 'line-untranslated' : 'line-timing');
+type DialogueLine = DialogueReport['lines'][number];
+const tone = (l: DialogueLine) => (l.issue === null ? (l.review ? 'line-review' : 'line-ok') : l.issue === 'missing' ? 'line-missing' : l.issue === 'untranslated' ? 'line-untranslated' : 'line-timing');
+const what = (l: DialogueLine) => (l.issue ? DIALOGUE_ISSUE[l.issue] ?? l.issue : l.review ? 'review: near the threshold' : 'in time');
 
 export function DialogueSection({ result, bus }: { result: AnalysisResult; bus: PlayheadBus }) {
   const d = result.dialogue;
@@ -36,7 +38,7 @@ export function DialogueSection({ result, bus }: { result: AnalysisResult; bus: 
 
 function Report({ d, duration, bus }: { d: DialogueReport; duration: number; bus: PlayheadBus }) {
   const x = linearScale(0, Math.max(duration, 0.001), M.left, W - M.right);
-  const flagged = d.lines.filter((l) => l.flagged || l.issue !== null);
+  const flagged = d.lines.filter((l) => l.flagged || l.issue !== null || l.review);
   const listen = (t: number) => bus.listenAt(Math.max(0, t - 1));
   if (d.lines.length === 0 && d.extra.length === 0) return <p>No speech was found in the master, so there are no dialogue lines to compare.</p>;
   return (
@@ -45,8 +47,8 @@ function Report({ d, duration, bus }: { d: DialogueReport; duration: number; bus
         <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`dialogue lines along the master: ${describeDialogueSummary(d)}`} class="clickable" onClick={(e) => seekFromClick(e, x, bus)}>
           <rect x={M.left} y={19} width={W - M.left - M.right} height={2} class="lane-axis" />
           {d.lines.map((l) => (
-            <rect key={l.index} x={x(l.master_start)} y={8} width={Math.max(1.5, x(l.master_end) - x(l.master_start))} height={24} class={tone(l.issue)}>
-              <title>{`line ${l.index + 1}, ${formatTime(l.master_start, 2)}–${formatTime(l.master_end, 2)}: ${l.issue ? DIALOGUE_ISSUE[l.issue] ?? l.issue : 'in time'}`}</title>
+            <rect key={l.index} x={x(l.master_start)} y={8} width={Math.max(1.5, x(l.master_end) - x(l.master_start))} height={24} class={tone(l)}>
+              <title>{`line ${l.index + 1}, ${formatTime(l.master_start, 2)}–${formatTime(l.master_end, 2)}: ${what(l)}`}</title>
             </rect>
           ))}
           <text x={M.left - 8} y={25} text-anchor="end" class="plot-tick">
@@ -54,7 +56,7 @@ function Report({ d, duration, bus }: { d: DialogueReport; duration: number; bus
           </text>
         </svg>
         <figcaption class="legend">
-          <span class="key line-ok" /> in time <span class="key line-timing" /> timing off <span class="key line-missing" /> missing <span class="key line-untranslated" /> untranslated
+          <span class="key line-ok" /> in time <span class="key line-timing" /> timing off <span class="key line-review" /> review <span class="key line-missing" /> missing <span class="key line-untranslated" /> untranslated
         </figcaption>
       </figure>
       <p>{describeDialogueSummary(d)}</p>
@@ -88,9 +90,9 @@ function Report({ d, duration, bus }: { d: DialogueReport; duration: number; bus
                 <td>
                   {formatTime(l.master_start, 2)}–{formatTime(l.master_end, 2)}
                 </td>
-                <td>{l.issue ? DIALOGUE_ISSUE[l.issue] ?? l.issue : 'timing off'}</td>
-                <td class="num">{describeLineDiff(l.start_diff_frames, l.start_diff_ms)}</td>
-                <td class="num">{describeLineDiff(l.end_diff_frames, l.end_diff_ms)}</td>
+                <td>{what(l)}</td>
+                <td class="num">{describeLineDiff(l.start_diff_frames, l.start_diff_ms, l.start_uncertainty_ms)}</td>
+                <td class="num">{describeLineDiff(l.end_diff_frames, l.end_diff_ms, l.end_uncertainty_ms)}</td>
                 <td class="row-actions">
                   <button type="button" class="btn btn-small" onClick={() => listen(l.master_start)} aria-label={`listen to line ${l.index + 1}`}>
                     Listen

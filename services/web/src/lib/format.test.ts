@@ -81,6 +81,10 @@ test('dialogue lines and summary in words', () => {
   assert.equal(describeLineDiff(3, 120), '+3.0 fr / +120 ms');
   assert.equal(describeLineDiff(-2.04, -81.6), '\u22122.0 fr / \u221282 ms');
   assert.equal(describeLineDiff(null, null), '\u2014');
-  const summary = describeDialogueSummary({ frame_rate: 25, threshold_frames: 2, lines: [], missing: [], untranslated: [], extra: [], summary: { lines: 12, paired: 10, flagged: 3, missing: 1, untranslated: 1, extra: 0 } });
+  assert.equal(describeLineDiff(3, 120, 45), '+3.0 fr / +120 ms \u00b145 ms');
+  assert.equal(describeLineDiff(3, 120, 0.4), '+3.0 fr / +120 ms');
+  const summary = describeDialogueSummary({ frame_rate: 25, threshold_frames: 2, lines: [], missing: [], untranslated: [], extra: [], summary: { lines: 12, paired: 10, flagged: 3, review: 0, missing: 1, untranslated: 1, extra: 0 } });
   assert.equal(summary, '12 master lines, 10 paired with a dub line; 3 flagged at 2 frames or more (25 fps); 1 missing; 1 untranslated.');
+  const withReview = describeDialogueSummary({ frame_rate: 25, threshold_frames: 2, lines: [], missing: [], untranslated: [], extra: [], summary: { lines: 12, paired: 10, flagged: 3, review: 2, missing: 1, untranslated: 1, extra: 0 } });
+  assert.equal(withReview, '12 master lines, 10 paired with a dub line; 3 flagged at 2 frames or more (25 fps); 2 to review (near the threshold, measure uncertain); 1 missing; 1 untranslated.');
 });

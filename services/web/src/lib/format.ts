@@ -221,10 +221,12 @@ export const DIALOGUE_ISSUE: Record<string, string> = {
 };
 
 /** "+3.0 fr / +120 ms"; a dash when there is no paired line. */
-export function describeLineDiff(frames: number | null, ms: number | null): string {
+/** A line edge's difference, with its uncertainty (± ms) when that is 1 ms or more. */
+export function describeLineDiff(frames: number | null, ms: number | null, uncertaintyMs: number | null = null): string {
   if (frames === null || ms === null) return '\u2014';
   const sign = (x: number) => (x > 0 ? '+' : x < 0 ? '\u2212' : '');
-  return `${sign(frames)}${Math.abs(frames).toFixed(1)} fr / ${sign(ms)}${Math.abs(ms).toFixed(0)} ms`;
+  const base = `${sign(frames)}${Math.abs(frames).toFixed(1)} fr / ${sign(ms)}${Math.abs(ms).toFixed(0)} ms`;
+  return uncertaintyMs !== null && uncertaintyMs >= 1 ? `${base} \u00b1${uncertaintyMs.toFixed(0)} ms` : base;
 }
 
 export function describeDialogueSummary(d: NonNullable<AnalysisResult['dialogue']>): string {
@@ -232,6 +234,7 @@ export function describeDialogueSummary(d: NonNullable<AnalysisResult['dialogue'
   const parts = [
     `${s.lines} master line${s.lines === 1 ? '' : 's'}, ${s.paired} paired with a dub line`,
     `${s.flagged} flagged at ${d.threshold_frames} frame${d.threshold_frames === 1 ? '' : 's'} or more (${d.frame_rate} fps)`,
+    ...(s.review ? [`${s.review} to review (near the threshold, measure uncertain)`] : []),
     `${s.missing} missing`,
     `${s.untranslated} untranslated`,
   ];
