@@ -2,6 +2,8 @@
 // the engine's current code, without re-running the analyses: decodes both files at the analysis
 // rate, re-pairs the stored speech segments through the stored edit map and scores the lines
 // against truth. For tuning the QC; `npm run bench -- --family dialogue` remains the measurement.
+// EDGES='{"edgeAboveNoiseDb":3}' overrides line-edge parameters (line-edges.ts); EDGES=off times
+// lines on the speech model's edges alone. Prints the tuned set, the held-out set and both.
 //   node --import tsx scripts/bench/dialogue-replay.ts [--verbose]
 import { spawn } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
@@ -10,7 +12,7 @@ import { dialogueQc } from '../../shared/engine/src/dialogue.ts';
 import { aggregateDialogue, scoreDialogue } from './score.ts';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const RATE = 8000;
+const RATE = 8000; // the analysis rate
 const verbose = process.argv.includes('--verbose');
 
 function decode(file: string): Promise<Int16Array> {

@@ -15,3 +15,5 @@ export { refineAt } from './fine.ts';
 export type { FineParams, FineMeasurement } from './fine.ts';
 export { dialogueQc, weightSpeech, masterToDub, dubToMaster, DEFAULT_DIALOGUE_PARAMS } from './dialogue.ts';
 export type { SpeechSegment, DialogueParams, DialogueReport, DialogueLine, EditSpan, SpeechWeighting } from './dialogue.ts';
+export { DEFAULT_LINE_EDGE_PARAMS } from './line-edges.ts';
+export type { LineEdgeParams } from './line-edges.ts';

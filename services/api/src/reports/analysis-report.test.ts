@@ -183,3 +183,46 @@ describe('analysisReportHtml', () => {
     assert.ok(cancelled.includes('Analysis cancelled'));
   });
 });
+
+describe('dialogue timing in the reports', () => {
+  const line = (over: Record<string, unknown>) => ({
+    index: 0, master_start: 10, master_end: 12, dub_start: 10.52, dub_end: 12.52, mapped_start: 10, mapped_end: 12,
+    start_diff_ms: 0, end_diff_ms: 0, start_diff_frames: 0, end_diff_frames: 0, start_uncertainty_ms: 0, end_uncertainty_ms: 0,
+    timing: 'waveform', flagged: false, review: false, issue: null, same_audio: 0.1, ...over,
+  });
+  const dialogue = {
+    frame_rate: 25, threshold_frames: 2, missing: [{ master_start: 30, master_end: 32 }], untranslated: [], extra: [],
+    lines: [
+      line({ index: 0, start_diff_ms: 120, end_diff_ms: 40, start_diff_frames: 3, end_diff_frames: 1, start_uncertainty_ms: 0, end_uncertainty_ms: 35, flagged: true, issue: 'late_start' }),
+      line({ index: 1, master_start: 20, master_end: 22, start_diff_ms: 64, start_diff_frames: 1.6, start_uncertainty_ms: 30, review: true }),
+      line({ index: 2, master_start: 30, master_end: 32, dub_start: null, dub_end: null, mapped_start: null, mapped_end: null, start_diff_ms: null, end_diff_ms: null, start_diff_frames: null, end_diff_frames: null, start_uncertainty_ms: null, end_uncertainty_ms: null, timing: null, flagged: true, issue: 'missing', same_audio: null }),
+    ],
+    summary: { lines: 3, paired: 2, flagged: 2, review: 1, missing: 1, untranslated: 0, extra: 0 },
+  };
+  const record = () => makeRecord({ result: makeResult({ dialogue: dialogue as never, speech: null, inference: null }) });
+
+  test('CSV: one row per line with the uncertainty, the timing source and the review mark', () => {
+    const csv = analysisReportCsv(record());
+    const lines = csv.split(/\r?\n/);
+    const header = lines.findIndex((l) => l.startsWith('line,master_in'));
+    assert.ok(header > 0, 'dialogue section present');
+    const rows = parse(lines.slice(header, header + 4).join('\n'), { columns: true }) as Record<string, string>[];
+    assert.equal(rows.length, 3);
+    assert.equal(rows[0]!.issue, 'late_start');
+    assert.equal(rows[0]!.end_uncertainty_ms, '35');
+    assert.equal(rows[0]!.timing, 'waveform');
+    assert.equal(rows[1]!.review, 'true');
+    assert.equal(rows[1]!.flagged, 'false');
+    assert.equal(rows[2]!.issue, 'missing');
+    assert.equal(rows[2]!.timing, '');
+  });
+
+  test('HTML: review lines in the lane and the table, with the uncertainty', () => {
+    const html = analysisReportHtml(record());
+    assert.ok(html.includes('#2e86c1'), 'a review line is coloured in the lane');
+    assert.match(html, /1 to review/);
+    assert.match(html, /<td>review<\/td>/);
+    assert.ok(html.includes('\u00b135 ms'), 'uncertainty shown');
+    assert.match(html, /<td>late start<\/td>/);
+  });
+});
