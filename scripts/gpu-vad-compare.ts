@@ -2,13 +2,17 @@
 // with the CPU provider and with the provider under test, checks that the speech
 // probabilities agree within a tolerance, and prints the throughput of both.
 //
-//   node --import tsx scripts/gpu-vad-compare.ts [--provider cuda|cpu] [--seconds N] [--tolerance T]
+//   node --import tsx scripts/gpu-vad-compare.ts [--provider cuda|cpu] [--rate 8000|16000] [--seconds N] [--tolerance T]
+// --rate: the model's input rate, default as the worker picks it (SPEECH_SAMPLE_RATE, else 16000 on
+// cuda and 8000 on cpu).
 // Exit 0 when they agree (and the provider under test is really active), 1 otherwise.
 import { parseArgs } from 'node:util';
-import { SileroVad, VAD_SAMPLE_RATE, nullLogger } from '@sync-analyzer/inference';
+import { SileroVad, nullLogger } from '@sync-analyzer/inference';
 
-const { values } = parseArgs({ options: { provider: { type: 'string', default: 'cuda' }, seconds: { type: 'string', default: process.env.GPU_CHECK_SECONDS ?? '300' }, tolerance: { type: 'string', default: '0.02' } } });
+const { values } = parseArgs({ options: { provider: { type: 'string', default: 'cuda' }, rate: { type: 'string' }, seconds: { type: 'string', default: process.env.GPU_CHECK_SECONDS ?? '300' }, tolerance: { type: 'string', default: '0.02' } } });
 const provider = values.provider === 'cpu' ? 'cpu' : 'cuda';
+const rateSet = values.rate ?? process.env.SPEECH_SAMPLE_RATE;
+const VAD_SAMPLE_RATE: 8000 | 16000 = rateSet === '16000' ? 16000 : rateSet === '8000' ? 8000 : provider === 'cuda' ? 16000 : 8000;
 const seconds = Number(values.seconds);
 const tolerance = Number(values.tolerance);
 
@@ -30,7 +34,7 @@ function signal(n: number): Float32Array {
 
 const pcm = signal(Math.round(seconds * VAD_SAMPLE_RATE));
 const run = async (p: 'cpu' | 'cuda') => {
-  const vad = await SileroVad.open({ provider: p, logger: nullLogger });
+  const vad = await SileroVad.open({ provider: p, logger: nullLogger, sampleRate: VAD_SAMPLE_RATE });
   try {
     const info = vad.info();
     const t0 = performance.now();

@@ -26,7 +26,7 @@ interface AnalyzeFlags {
   vad: boolean;
   dialogueThresholdFrames?: string;
   provider: 'cpu' | 'cuda';
-  vadRate: '8000' | '16000';
+  vadRate?: '8000' | '16000';
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-vad', 'no speech detection (and so no dialogue timing QC); matching then weighs speech like everything else')
     .option('--dialogue-threshold-frames <n>', 'flag dialogue lines whose start or end is off by this many frames or more (default 2)')
     .addOption(new Option('--provider <provider>', 'ONNX Runtime execution provider for the speech model').choices(['cpu', 'cuda']).default(process.env.INFERENCE_PROVIDER === 'cuda' ? 'cuda' : 'cpu'))
-    .addOption(new Option('--vad-rate <hz>', 'speech model input rate (8000: half the cost; 16000: Silero\'s other rate)').choices(['8000', '16000']).default(process.env.SPEECH_SAMPLE_RATE === '16000' ? '16000' : '8000'))
+    .addOption(new Option('--vad-rate <hz>', 'speech model input rate (16000: Silero\'s primary rate; 8000: half the cost; default 16000 with --provider cuda, else 8000, or SPEECH_SAMPLE_RATE)').choices(['8000', '16000']))
     .option('--log-level <level>', 'log level on stderr (debug, info, warn, error)', 'warn')
     .action(async (master: string, dub: string, flags: AnalyzeFlags) => {
       exitCode = await analyzeCommand(master, dub, flags);
@@ -100,7 +100,7 @@ async function analyzeCommand(masterPath: string, dubPath: string, flags: Analyz
   if (dtf !== undefined && !(dtf > 0)) throw new UsageError(`--dialogue-threshold-frames must be a positive number, got "${flags.dialogueThresholdFrames}"`);
   // The speech model runs in a worker thread, so the progress bar keeps moving.
   const speech = flags.vad
-    ? await openSpeechBackend({ provider: flags.provider, allowCpuFallback: process.env.INFERENCE_ALLOW_CPU_FALLBACK === 'true', modelDir: process.env.MODEL_DIR || null, threads: null, sampleRate: flags.vadRate === '16000' ? 16000 : 8000, logger })
+    ? await openSpeechBackend({ provider: flags.provider, allowCpuFallback: process.env.INFERENCE_ALLOW_CPU_FALLBACK === 'true', modelDir: process.env.MODEL_DIR || null, threads: null, sampleRate: vadRate(flags), logger })
     : null;
   const opts = { tools, logger, params, onProgress, masterSelection, dubSelection, speech, ...(dtf !== undefined ? { dialogueThresholdFrames: dtf } : {}) };
   try {
@@ -188,3 +188,11 @@ class ProgressBar {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+
+/** --vad-rate, else SPEECH_SAMPLE_RATE, else 16 kHz on the GPU provider and 8 kHz on the CPU (as the service's config). */
+function vadRate(flags: { vadRate?: '8000' | '16000'; provider: 'cpu' | 'cuda' }): 8000 | 16000 {
+  const env = process.env.SPEECH_SAMPLE_RATE;
+  const set = flags.vadRate ?? (env === '8000' || env === '16000' ? env : undefined);
+  if (set) return set === '16000' ? 16000 : 8000;
+  return flags.provider === 'cuda' ? 16000 : 8000;
+}

@@ -53,9 +53,12 @@ describe('loadConfig', () => {
       assert.throws(() => loadConfig({ TRUST_PROXY: bad }), (e: unknown) => e instanceof ConfigError && /TRUST_PROXY/.test(e.message), bad);
     }
   });
-  test('SPEECH_SAMPLE_RATE: 8000 by default, 16000 on request, anything else named', () => {
+  test('SPEECH_SAMPLE_RATE: 8000 on cpu and 16000 on cuda by default, either on request, anything else named', () => {
     assert.equal(loadConfig({}).inference.sampleRate, 8000);
+    assert.equal(loadConfig({ INFERENCE_PROVIDER: 'cuda' }).inference.sampleRate, 16000);
+    assert.equal(loadConfig({ INFERENCE_PROVIDER: 'cuda', SPEECH_SAMPLE_RATE: '8000' }).inference.sampleRate, 8000);
     assert.equal(loadConfig({ SPEECH_SAMPLE_RATE: '16000' }).inference.sampleRate, 16000);
+    assert.equal(loadConfig({ SPEECH_SAMPLE_RATE: '' }).inference.sampleRate, 8000);
     assert.throws(() => loadConfig({ SPEECH_SAMPLE_RATE: '44100' }), /SPEECH_SAMPLE_RATE/);
   });
   test('a password in a refused URL is not echoed', () => {
