@@ -221,7 +221,8 @@ describe('broken and hostile media', () => {
   });
 
   test('a dub replaced (renamed over) while it is analysed: the result is discarded with input_changed; analysed again, the new file is measured', async () => {
-    await makeProgramme(media('long-master.wav'), 402, 150);
+    // Long enough that decoding is still under way when the poll sees it (150 s finished between two polls).
+    await makeProgramme(media('long-master.wav'), 402, 600);
     await makeDub(media('long-master.wav'), media('long-dub.wav'), 1.1);
     await makeDub(media('long-master.wav'), media('replacement.wav'), 0.2);
     const sub = await s.request('POST', '/api/v1/analyses', { master: 'long-master.wav', dub: 'long-dub.wav' });

@@ -98,6 +98,8 @@ test('log in with the API key (a wrong key shows the API message)', async () => 
   await page.click('#login-form button[type=submit]');
   await page.locator('nav[aria-label=main]').waitFor();
   assert.equal(await page.evaluate(`sessionStorage.getItem('sync-analyzer.api-key')`), KEY, 'the key is kept in session storage');
+  // The app routes to /new once logged in; the nav can show a moment before the URL changes.
+  await page.waitForURL((u) => u.pathname === '/new', { timeout: 10_000 });
   assert.equal(new URL(page.url()).pathname, '/new');
 });
 
