@@ -124,10 +124,11 @@ export function dialogueQc(input: {
   const p = { ...DEFAULT_DIALOGUE_PARAMS, ...(input.params ?? {}) };
   const fps = input.frameRate;
   const masterSegs = input.masterSpeech.filter((s) => s.end - s.start >= p.minLineSeconds);
-  const dubSegs = input.dubSpeech
-    .filter((s) => s.end - s.start >= p.minLineSeconds)
+  // Every dub segment in master time, once: the short ones still mark where the bed is not alone.
+  const dubMapped = input.dubSpeech
     .map((s) => ({ s, ms: dubToMaster(input.spans, s.start), me: dubToMaster(input.spans, s.end) }))
     .filter((d): d is { s: SpeechSegment; ms: number; me: number } => d.ms !== null && d.me !== null);
+  const dubSegs = dubMapped.filter((d) => d.s.end - d.s.start >= p.minLineSeconds);
 
   // Pair one to one by grouping: master and dub segments that overlap enough join one group (a
   // line the model split at an inner pause in one file and not in the other is still one line,
@@ -147,7 +148,7 @@ export function dialogueQc(input: {
 
   // The remix model of each edit span, built when a line first needs it. Every speech segment of
   // either file (master time) marks where the bed is not alone.
-  const allSpeech = [...input.masterSpeech, ...dubSegsAll(input.dubSpeech, input.spans)];
+  const allSpeech = [...input.masterSpeech, ...dubMapped.map((d) => ({ start: d.ms, end: d.me }))];
   const models = new Map<EditSpan, RemixModel | null>();
   const mPcm = input.masterPcm, dPcm = input.dubPcm, edgeParams = p.edges;
   const remixFor = mPcm && dPcm && edgeParams
@@ -165,15 +166,15 @@ export function dialogueQc(input: {
       return { index, master_start: r3(mStart), master_end: r3(mEnd), dub_start: null, dub_end: null, mapped_start: null, mapped_end: null, start_diff_ms: null, end_diff_ms: null, start_diff_frames: null, end_diff_frames: null, start_uncertainty_ms: null, end_uncertainty_ms: null, timing: null, flagged: true, review: false, issue: 'missing', same_audio: same === null ? null : r3(same) };
     }
     const model = { m: { start: mStart, end: mEnd }, d: { start: Math.min(...g.d.map((d) => d.ms)), end: Math.max(...g.d.map((d) => d.me)) } };
-    const sep = p.edges && remixFor ? separateLine(remixFor, input.spans, model.m, model.d, p.edges) : null;
+    const sep = remixFor ? separateLine(remixFor, input.spans, model.m, model.d, edgeParams as Partial<LineEdgeParams>) : null;
     // Same recording: on the bed-cancelled waveforms where they can be had (a loud shared bed alone
     // makes the plain waveforms correlate), else on the plain waveforms.
     const sameSep = sep ? sameRecording(sep.env, sep.reach.start, sep.reach.end) : null;
     const same = sameSep ?? (input.masterPcm && input.dubPcm ? sameWaveform(input.masterPcm, input.dubPcm, input.spans, mStart, mEnd) : null);
     const untranslated = same !== null && same >= (sameSep !== null ? p.sameRecordingShare : p.sameAudioCorrelation);
     // A same-recording line has no dub speech of its own to time: the model's edges stand.
-    const measured = sep && !untranslated ? lineEdges(sep, model.m, model.d, p.edges as Partial<LineEdgeParams>) : null;
-      const me = measured?.m ?? model.m;
+    const measured = sep && !untranslated ? lineEdges(sep, model.m, model.d, edgeParams as Partial<LineEdgeParams>) : null;
+    const me = measured?.m ?? model.m;
     const ms = measured?.d.start ?? model.d.start;
     const mn = measured?.d.end ?? model.d.end;
     const de = measured
@@ -229,16 +230,6 @@ export function dialogueQc(input: {
     extra,
     summary: { lines: lines.length, paired: lines.filter((l) => l.dub_start !== null).length, flagged: lines.filter((l) => l.flagged).length, review: lines.filter((l) => l.review).length, missing: missing.length, untranslated: untranslated.length, extra: extra.length },
   };
-}
-
-function dubSegsAll(dub: readonly SpeechSegment[], spans: readonly EditSpan[]): { start: number; end: number }[] {
-  const out: { start: number; end: number }[] = [];
-  for (const s of dub) {
-    const a = dubToMaster(spans, s.start);
-    const b = dubToMaster(spans, s.end);
-    if (a !== null && b !== null) out.push({ start: a, end: b });
-  }
-  return out;
 }
 
 interface LineSeparation {

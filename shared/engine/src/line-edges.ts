@@ -14,6 +14,7 @@
 // give each file's dialogue envelope with the bed removed; edges are read off it with one rule for
 // both files.
 import { plan } from './fft.ts';
+import type { EditSpan } from './dialogue.ts';
 import type { PcmTrack } from './pcm.ts';
 import { pcmScale, readResampled } from './pcm.ts';
 
@@ -80,12 +81,6 @@ export interface Segment {
   end: number;
 }
 
-export interface EdgeSpan {
-  master_start: number;
-  master_end: number;
-  dub_start: number;
-  dub_end: number;
-}
 
 /** Reads both files' spectra (speech band) of frames centred at master times inside one edit span. */
 class SpanSpectra {
@@ -100,7 +95,7 @@ class SpanSpectra {
   constructor(
     private readonly master: PcmTrack,
     private readonly dub: PcmTrack,
-    private readonly span: EdgeSpan,
+    private readonly span: EditSpan,
     p: LineEdgeParams,
   ) {
     const sr = master.sampleRate;
@@ -212,7 +207,7 @@ export class RemixModel {
     this.dpower = dpower;
   }
 
-  static build(master: PcmTrack, dub: PcmTrack, span: EdgeSpan, speech: readonly Segment[], params: Partial<LineEdgeParams> = {}): RemixModel | null {
+  static build(master: PcmTrack, dub: PcmTrack, span: EditSpan, speech: readonly Segment[], params: Partial<LineEdgeParams> = {}): RemixModel | null {
     const p = { ...DEFAULT_LINE_EDGE_PARAMS, ...params };
     if (master.sampleRate !== dub.sampleRate) return null;
     const spectra = new SpanSpectra(master, dub, span, p);
@@ -520,15 +515,9 @@ export function separateSpeech(remix: RemixModel, from: number, to: number, fine
   };
 }
 
-const hannCache = new Map<number, Float64Array>();
+/** Hann window of n samples (one per edit span's spectra). */
 function hann(n: number): Float64Array {
-  let w = hannCache.get(n);
-  if (!w) {
-    w = new Float64Array(n);
-    for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-    hannCache.set(n, w);
-  }
-  return w;
+  return Float64Array.from({ length: n }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n));
 }
 
 const SINC_HALF = 8;
